@@ -1,0 +1,145 @@
+/// \file ROOT/ML/Detail/RColumnWriter.hxx
+/// \brief Converts one column value into its place in a batch row: the loader's only copy.
+
+#ifndef ROOT_ML_Detail_RColumnWriter
+#define ROOT_ML_Detail_RColumnWriter
+
+#include "ROOT/ML/RBatch.hxx"
+
+#include <ROOT/RVec.hxx>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+namespace Detail {
+
+/// Where one input column lands in a batch row.
+struct RColumnSlot {
+   std::string fName;
+   EBlock fBlock = EBlock::kFeatures;
+   std::size_t fOffset = 0; ///< First element within the block's row.
+   std::size_t fWidth = 1;  ///< Elements written per entry: 1, or the maximum size of a vector column.
+   EDType fDType = EDType::kFloat32;
+   double fPadding = 0.;
+};
+
+template <typename T>
+struct RVectorTraits {
+   static constexpr bool kIsVector = false;
+};
+template <typename E>
+struct RVectorTraits<ROOT::VecOps::RVec<E>> {
+   static constexpr bool kIsVector = true;
+   using Element_t = E;
+};
+template <typename E, typename A>
+struct RVectorTraits<std::vector<E, A>> {
+   static constexpr bool kIsVector = true;
+   using Element_t = E;
+};
+template <typename E, std::size_t N>
+struct RVectorTraits<std::array<E, N>> {
+   static constexpr bool kIsVector = true;
+   using Element_t = E;
+};
+
+template <typename T>
+constexpr bool IsSupportedColumnType()
+{
+   if constexpr (RVectorTraits<T>::kIsVector)
+      return std::is_arithmetic_v<typename RVectorTraits<T>::Element_t>;
+   else
+      return std::is_arithmetic_v<T>;
+}
+
+/// Whether `v` is representable in the integer type Dst (no wrapping, no saturation).
+template <typename Dst, typename Src>
+bool FitsInteger(Src v)
+{
+   if constexpr (std::is_floating_point_v<Src>) {
+      return !std::isnan(v) && static_cast<long double>(v) >= static_cast<long double>(std::numeric_limits<Dst>::min()) &&
+             static_cast<long double>(v) <= static_cast<long double>(std::numeric_limits<Dst>::max());
+   } else if constexpr (std::is_same_v<Src, bool>) {
+      return true;
+   } else {
+      if constexpr (std::is_signed_v<Src>) {
+         if (v < 0) {
+            if constexpr (!std::is_signed_v<Dst>)
+               return false;
+            else
+               return static_cast<std::intmax_t>(v) >= static_cast<std::intmax_t>(std::numeric_limits<Dst>::min());
+         }
+      }
+      return static_cast<std::uintmax_t>(v) <= static_cast<std::uintmax_t>(std::numeric_limits<Dst>::max());
+   }
+}
+
+template <typename Dst, typename Src>
+void StoreAs(std::byte *dst, Src v, const RColumnSlot &slot)
+{
+   Dst out;
+   if constexpr (std::is_same_v<Dst, bool>) {
+      out = (v != 0);
+   } else {
+      if constexpr (std::is_integral_v<Dst>) {
+         if (!FitsInteger<Dst>(v))
+            throw std::out_of_range("ROOT::ML::RDataLoader: value " + std::to_string(v) + " of column '" +
+                                    slot.fName + "' does not fit in the requested dtype; request a wider dtype");
+      }
+      out = static_cast<Dst>(v);
+   }
+   std::memcpy(dst, &out, sizeof(Dst));
+}
+
+/// Converts `v` to `dtype` and stores it at `dst`.
+template <typename Src>
+void Store(std::byte *dst, Src v, const RColumnSlot &slot)
+{
+   switch (slot.fDType) {
+   case EDType::kFloat32: StoreAs<float>(dst, v, slot); break;
+   case EDType::kFloat64: StoreAs<double>(dst, v, slot); break;
+   case EDType::kInt8: StoreAs<std::int8_t>(dst, v, slot); break;
+   case EDType::kInt16: StoreAs<std::int16_t>(dst, v, slot); break;
+   case EDType::kInt32: StoreAs<std::int32_t>(dst, v, slot); break;
+   case EDType::kInt64: StoreAs<std::int64_t>(dst, v, slot); break;
+   case EDType::kUInt8: StoreAs<std::uint8_t>(dst, v, slot); break;
+   case EDType::kUInt16: StoreAs<std::uint16_t>(dst, v, slot); break;
+   case EDType::kUInt32: StoreAs<std::uint32_t>(dst, v, slot); break;
+   case EDType::kUInt64: StoreAs<std::uint64_t>(dst, v, slot); break;
+   case EDType::kBool: StoreAs<bool>(dst, v, slot); break;
+   }
+}
+
+/// Writes the value of one column of one entry into row `row` of `batch`.
+/// Vector columns are truncated to, or padded up to, the slot's width.
+template <typename T>
+void WriteColumn(const RColumnSlot &slot, RBatch &batch, std::uint64_t row, const T &value)
+{
+   const std::size_t elementSize = GetDTypeSize(slot.fDType);
+   std::byte *dst = batch.GetRowAddress(slot.fBlock, row) + slot.fOffset * elementSize;
+   if constexpr (RVectorTraits<T>::kIsVector) {
+      using Element_t = typename RVectorTraits<T>::Element_t;
+      const std::size_t n = std::min<std::size_t>(value.size(), slot.fWidth);
+      for (std::size_t i = 0; i < n; ++i, dst += elementSize)
+         Store(dst, static_cast<Element_t>(value[i]), slot);
+      for (std::size_t i = n; i < slot.fWidth; ++i, dst += elementSize)
+         Store(dst, slot.fPadding, slot);
+   } else {
+      Store(dst, value, slot);
+   }
+}
+
+} // namespace Detail
+} // namespace ML
+} // namespace ROOT
+
+#endif

@@ -1,0 +1,192 @@
+/// \file ROOT/ML/Detail/RReadingPlan.hxx
+/// \brief Which entries a loader reads, in which order, and which split each belongs to.
+
+#ifndef ROOT_ML_Detail_RReadingPlan
+#define ROOT_ML_Detail_RReadingPlan
+
+#include "ROOT/ML/Detail/RRandom.hxx"
+#include "ROOT/ML/RDataLoaderOptions.hxx"
+
+#include <ROOT/RDataFrame.hxx>
+#include <ROOT/RDFHelpers.hxx>
+
+#include <RtypesCore.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+namespace Detail {
+
+/// A contiguous range of source entries read by one event loop. Units follow the clusters of the
+/// dataset: a cluster is decompressed as a whole, so reading a fraction of one costs as much as all of it.
+struct RReadingUnit {
+   std::size_t fDataFrame = 0;
+   std::uint64_t fBegin = 0;
+   std::uint64_t fEnd = 0;
+   bool fWholeLoop = false;  ///< The loop must run over the whole dataframe (no clusters, or a Range node).
+   bool fFiltered = false;   ///< Some source entries of the range may not pass the dataframe's filters.
+   std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters.
+};
+
+/// A part of a unit: its passing entries [fSkip, fSkip + fTake).
+struct RUnitSlice {
+   std::size_t fUnit = 0;
+   std::uint64_t fSkip = 0;
+   std::uint64_t fTake = 0;
+};
+
+/// Restores a dataframe's entry range to "everything" when an event loop over a unit ends, so
+/// that a user's own actions on the same dataframe see all entries again.
+class RRangeGuard {
+   const ROOT::RDF::RNode &fNode;
+   bool fActive;
+
+public:
+   RRangeGuard(const ROOT::RDF::RNode &node, const RReadingUnit &unit) : fNode(node), fActive(!unit.fWholeLoop)
+   {
+      if (fActive)
+         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, static_cast<Long64_t>(unit.fBegin),
+                                                       static_cast<Long64_t>(unit.fEnd));
+   }
+   ~RRangeGuard()
+   {
+      if (fActive)
+         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, 0, std::numeric_limits<Long64_t>::max());
+   }
+   RRangeGuard(const RRangeGuard &) = delete;
+   RRangeGuard &operator=(const RRangeGuard &) = delete;
+};
+
+/// \brief The units of all dataframes, their passing-entry counts, and the train/validation split.
+///
+/// Counting needs one pass over the filter columns of a filtered dataframe; unfiltered TTree and
+/// RNTuple sources are counted from their cluster boundaries alone.
+class RReadingPlan {
+   std::vector<RReadingUnit> fUnits;
+   std::array<std::vector<RUnitSlice>, 2> fSlices;
+   std::array<std::uint64_t, 2> fEntries{0, 0};
+
+   static bool HasRangeNode(ROOT::RDF::RNode &node)
+   {
+      return ROOT::RDF::SaveGraph(node).find("label=\"Range\"") != std::string::npos;
+   }
+
+   void AddUnits(std::size_t index, ROOT::RDF::RNode &node)
+   {
+      const auto source = ROOT::Internal::RDF::GetDataSourceLabel(node);
+      const bool clustered = (source == "TTreeDS" || source == "RNTupleDS") && !HasRangeNode(node);
+      const bool filtered = !node.GetFilterNames().empty();
+      if (!clustered) {
+         RReadingUnit unit;
+         unit.fDataFrame = index;
+         unit.fWholeLoop = true;
+         unit.fFiltered = true;
+         unit.fCount = *node.Count();
+         fUnits.push_back(unit);
+         return;
+      }
+      const std::size_t first = fUnits.size();
+      for (const auto &cluster : ROOT::Internal::RDF::GetDatasetGlobalClusterBoundaries(node)) {
+         if (cluster.second <= cluster.first)
+            continue;
+         RReadingUnit unit;
+         unit.fDataFrame = index;
+         unit.fBegin = cluster.first;
+         unit.fEnd = cluster.second;
+         unit.fFiltered = filtered;
+         unit.fCount = cluster.second - cluster.first;
+         fUnits.push_back(unit);
+      }
+      if (filtered && fUnits.size() > first)
+         CountPassing(node, first);
+   }
+
+   /// One loop over the filter columns: how many entries of each unit pass.
+   void CountPassing(ROOT::RDF::RNode &node, std::size_t first)
+   {
+      for (auto u = first; u < fUnits.size(); ++u)
+         fUnits[u].fCount = 0;
+      RReadingUnit all = fUnits[first];
+      all.fEnd = fUnits.back().fEnd;
+      RRangeGuard range(node, all);
+      std::size_t current = first;
+      auto &units = fUnits;
+      node.Foreach(
+         [&units, &current](ULong64_t entry) {
+            while (entry >= units[current].fEnd)
+               ++current;
+            ++units[current].fCount;
+         },
+         {"rdfentry_"});
+   }
+
+   void Split(double validationSplit, std::uint64_t seed)
+   {
+      std::uint64_t total = 0;
+      for (const auto &u : fUnits)
+         total += u.fCount;
+      auto remaining = static_cast<std::uint64_t>(std::llround(validationSplit * static_cast<double>(total)));
+      fEntries = {total - remaining, remaining};
+
+      std::vector<std::size_t> order(fUnits.size());
+      for (std::size_t i = 0; i < order.size(); ++i)
+         order[i] = i;
+      // Validation units are drawn from the whole dataset, so that a dataset sorted by process
+      // (signal files first) still validates on every process. The draw is fixed for the loader's life.
+      RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
+
+      std::vector<RUnitSlice> train(fUnits.size()), validation;
+      for (std::size_t i = 0; i < fUnits.size(); ++i)
+         train[i] = {i, 0, fUnits[i].fCount};
+      for (auto u : order) {
+         if (remaining == 0)
+            break;
+         const auto take = std::min(remaining, fUnits[u].fCount);
+         validation.push_back({u, fUnits[u].fCount - take, take});
+         train[u].fTake -= take;
+         remaining -= take;
+      }
+      for (const auto &s : train)
+         if (s.fTake > 0)
+            fSlices[0].push_back(s);
+      for (const auto &s : validation)
+         if (s.fTake > 0)
+            fSlices[1].push_back(s);
+   }
+
+public:
+   RReadingPlan() = default;
+   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed)
+   {
+      for (std::size_t i = 0; i < nodes.size(); ++i)
+         AddUnits(i, nodes[i]);
+      Split(validationSplit, seed);
+   }
+
+   const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }
+   std::size_t GetNumUnits() const { return fUnits.size(); }
+   std::uint64_t GetNumEntries(ESplit split) const { return fEntries[static_cast<int>(split)]; }
+   const std::vector<RUnitSlice> &GetSlices(ESplit split) const { return fSlices[static_cast<int>(split)]; }
+
+   /// The slices of a split in the order one epoch reads them; `epochSeed` differs between epochs.
+   std::vector<RUnitSlice> GetEpochOrder(ESplit split, bool shuffle, std::uint64_t epochSeed) const
+   {
+      auto order = GetSlices(split);
+      if (shuffle)
+         RRandom(epochSeed).Shuffle(order.begin(), order.end());
+      return order;
+   }
+};
+
+} // namespace Detail
+} // namespace ML
+} // namespace ROOT
+
+#endif

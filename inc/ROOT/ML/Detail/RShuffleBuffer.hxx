@@ -1,0 +1,108 @@
+/// \file ROOT/ML/Detail/RShuffleBuffer.hxx
+/// \brief The shuffle window: entries are copied straight into the batch they are drawn for.
+
+#ifndef ROOT_ML_Detail_RShuffleBuffer
+#define ROOT_ML_Detail_RShuffleBuffer
+
+#include "ROOT/ML/Detail/RRandom.hxx"
+#include "ROOT/ML/RBatch.hxx"
+#include "ROOT/ML/RBatchQueue.hxx"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+namespace Detail {
+
+/// \brief Cuts an epoch's stream of entries into windows of `batchesPerWindow` batches.
+///
+/// Before a window is filled its batches are allocated and a random permutation of its slots is
+/// drawn; the i-th entry read into the window is written directly to slot perm[i]. Shuffling thus
+/// costs no copy of its own, and a window's batches are published only once all of them are complete.
+/// With drop-remainder, the slots past the last full batch of the epoch are never allocated, so the
+/// dropped entries are a random subset of the last window rather than its tail.
+class RShuffleBuffer {
+   RBatchLayout fLayout;
+   std::uint64_t fBatchSize;
+   std::uint64_t fWindowEntries;
+   std::uint64_t fEpochEntries; ///< Entries read this epoch.
+   std::uint64_t fKeptEntries;  ///< Entries delivered this epoch (fewer with drop-remainder).
+   bool fShuffle;
+   std::uint64_t fSeed;
+   RBatchQueue &fQueue;
+
+   std::uint64_t fWindow = 0;
+   std::uint64_t fWindowStart = 0; ///< Epoch index of the window's first entry.
+   std::uint64_t fWindowSize = 0;
+   std::uint64_t fKeptInWindow = 0;
+   std::uint64_t fFill = 0;
+   std::vector<std::uint32_t> fPermutation;
+   std::vector<std::shared_ptr<RBatch>> fBatches;
+
+   void OpenWindow()
+   {
+      fWindowStart = fWindow * fWindowEntries;
+      fWindowSize = std::min(fWindowEntries, fEpochEntries - fWindowStart);
+      fFill = 0;
+      fKeptInWindow = fKeptEntries > fWindowStart ? std::min(fWindowSize, fKeptEntries - fWindowStart) : 0;
+      fBatches.clear();
+      for (std::uint64_t row = 0; row < fKeptInWindow; row += fBatchSize)
+         fBatches.push_back(std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
+      if (fShuffle) {
+         fPermutation.resize(fWindowSize);
+         std::iota(fPermutation.begin(), fPermutation.end(), 0u);
+         RRandom(RRandom::Derive(fSeed, {fWindow})).Shuffle(fPermutation.begin(), fPermutation.end());
+      }
+   }
+
+public:
+   /// \param windowEntries a multiple of batchSize
+   RShuffleBuffer(const RBatchLayout &layout, std::uint64_t batchSize, std::uint64_t windowEntries,
+                  std::uint64_t epochEntries, bool dropRemainder, bool shuffle, std::uint64_t seed, RBatchQueue &queue)
+      : fLayout(layout),
+        fBatchSize(batchSize),
+        fWindowEntries(windowEntries),
+        fEpochEntries(epochEntries),
+        fKeptEntries(dropRemainder ? epochEntries / batchSize * batchSize : epochEntries),
+        fShuffle(shuffle),
+        fSeed(seed),
+        fQueue(queue)
+   {
+      if (fEpochEntries > 0)
+         OpenWindow();
+   }
+
+   /// The batch and row the next entry goes to; batch is nullptr when the entry is dropped.
+   std::pair<RBatch *, std::uint64_t> NextSlot() const
+   {
+      const std::uint64_t slot = fShuffle ? fPermutation[fFill] : fFill;
+      if (slot >= fKeptInWindow)
+         return {nullptr, 0};
+      return {fBatches[slot / fBatchSize].get(), slot % fBatchSize};
+   }
+
+   /// Marks the slot returned by NextSlot() as written. Publishes the window when it is complete;
+   /// returns false if the consumer has closed the queue.
+   bool Advance()
+   {
+      if (++fFill < fWindowSize)
+         return true;
+      for (auto &batch : fBatches)
+         if (!fQueue.Push(std::move(batch)))
+            return false;
+      ++fWindow;
+      if (fWindowStart + fWindowSize < fEpochEntries)
+         OpenWindow();
+      return true;
+   }
+};
+
+} // namespace Detail
+} // namespace ML
+} // namespace ROOT
+
+#endif

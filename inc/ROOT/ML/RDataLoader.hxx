@@ -1,0 +1,382 @@
+/// \file ROOT/ML/RDataLoader.hxx
+/// \brief ROOT::ML::RDataLoader: shuffled mini-batches from RDataFrames, loaded on a background thread.
+
+#ifndef ROOT_ML_RDataLoader
+#define ROOT_ML_RDataLoader
+
+#include "ROOT/ML/Detail/RColumnWriter.hxx"
+#include "ROOT/ML/Detail/RRandom.hxx"
+#include "ROOT/ML/Detail/RReadingPlan.hxx"
+#include "ROOT/ML/Detail/RShuffleBuffer.hxx"
+#include "ROOT/ML/RBatch.hxx"
+#include "ROOT/ML/RBatchQueue.hxx"
+#include "ROOT/ML/RDataLoaderOptions.hxx"
+#include "ROOT/ML/RTensorView.hxx"
+
+#include <ROOT/RDataFrame.hxx>
+#include <TFile.h>
+#include <TROOT.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+
+/// What one epoch of one split did, filled in by the loading thread.
+struct REpochStats {
+   std::uint64_t fEntriesRead = 0;     ///< Entries copied into batches.
+   std::uint64_t fBatches = 0;         ///< Batches published.
+   std::uint64_t fBytesRead = 0;       ///< Bytes read from files by the whole process during the epoch.
+   double fSecondsLoading = 0.;        ///< Wall time of the loading thread.
+};
+
+/// \brief Streams shuffled batches of RDataFrame entries into tensors, one background thread per loader.
+///
+/// \tparam Columns the C++ type of each column, in the order of the column names: arithmetic types,
+///         or RVec / std::vector / std::array of them (these need RDataLoaderOptions::fMaxVecSizes).
+///
+/// Each column value is copied exactly once, straight from RDataFrame into the memory of the batch it
+/// is drawn for. Memory held: the shuffle window (fBatchSize x fBatchesInMemory entries being filled),
+/// at most as many finished batches in the queue, and the batches the user still holds.
+///
+/// ~~~{.cpp}
+/// ROOT::RDataFrame df("tree", "data.root");
+/// ROOT::ML::RDataLoaderOptions opts;
+/// opts.fBatchSize = 128;
+/// opts.fTargets = {"label"};
+/// opts.fValidationSplit = 0.25;
+/// ROOT::ML::RDataLoader<float, float, int> loader(df, {"x", "y", "label"}, opts);
+/// for (const auto &batch : loader.Train()) {
+///    auto x = batch.GetFeatures(); // RTensorView<float>, shape {rows, 2}
+///    auto y = batch.GetTargets();  // RTensorView<float>, shape {rows, 1}
+/// }
+/// ~~~
+/// From Python, `ROOT.ML.RDataLoader(df, batch_size=128, target="label")` builds the same engine.
+template <typename... Columns>
+class RDataLoader {
+   static_assert(sizeof...(Columns) > 0, "ROOT::ML::RDataLoader needs at least one column type");
+   static_assert((Detail::IsSupportedColumnType<Columns>() && ...),
+                 "ROOT::ML::RDataLoader: every column must be an arithmetic type or an RVec/std::vector/std::array "
+                 "of one; Define a numeric column from strings or objects first");
+
+   std::vector<ROOT::RDF::RNode> fNodes;
+   std::vector<std::string> fColumnNames;
+   RDataLoaderOptions fOptions;
+   std::array<Detail::RColumnSlot, sizeof...(Columns)> fSlots;
+   RBatchLayout fLayout;
+   Detail::RReadingPlan fPlan;
+   std::array<std::uint64_t, 2> fEpochs{0, 0};
+
+   std::shared_ptr<RBatchQueue> fQueue;
+   std::shared_ptr<REpochStats> fStats;
+   std::thread fThread;
+
+   /// Thrown inside an event loop to abandon it when the consumer stops early.
+   struct RStopRequest {};
+
+public:
+   /// An iterable over one epoch of one split: each begin() starts a new epoch.
+   class REpoch {
+      RDataLoader *fLoader;
+      ESplit fSplit;
+
+   public:
+      class RIterator {
+         RDataLoader *fLoader = nullptr;
+         std::shared_ptr<RBatch> fBatch;
+
+      public:
+         using iterator_category = std::input_iterator_tag;
+         using value_type = RBatch;
+         using difference_type = std::ptrdiff_t;
+         using pointer = const RBatch *;
+         using reference = const RBatch &;
+
+         RIterator() = default;
+         explicit RIterator(RDataLoader *loader) : fLoader(loader), fBatch(loader->NextBatch()) {}
+         const RBatch &operator*() const { return *fBatch; }
+         const RBatch *operator->() const { return fBatch.get(); }
+         RIterator &operator++()
+         {
+            fBatch = fLoader->NextBatch();
+            return *this;
+         }
+         bool operator==(const RIterator &other) const { return fBatch == other.fBatch; }
+         bool operator!=(const RIterator &other) const { return !(*this == other); }
+      };
+
+      REpoch(RDataLoader &loader, ESplit split) : fLoader(&loader), fSplit(split) {}
+      RIterator begin()
+      {
+         fLoader->StartEpoch(fSplit);
+         return RIterator(fLoader);
+      }
+      RIterator end() const { return RIterator(); }
+   };
+
+   /// \param df the dataframe (or any node of it: Filters and Defines are honoured)
+   /// \param columns the columns to load, in the order of the template arguments
+   RDataLoader(ROOT::RDF::RNode df, const std::vector<std::string> &columns, const RDataLoaderOptions &options = {})
+      : RDataLoader(std::vector<ROOT::RDF::RNode>{std::move(df)}, columns, options)
+   {
+   }
+
+   /// Several dataframes with the same columns (for example one per physics process) form one dataset.
+   RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
+               const RDataLoaderOptions &options = {})
+      : fNodes(std::move(dfs)), fColumnNames(columns), fOptions(options)
+   {
+      CheckOptions();
+      AssignSlots();
+      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
+      // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
+      ROOT::EnableThreadSafety();
+   }
+
+   ~RDataLoader() { StopEpoch(); }
+   RDataLoader(const RDataLoader &) = delete;
+   RDataLoader &operator=(const RDataLoader &) = delete;
+
+   /// The training split (the whole dataset when there is no validation split).
+   REpoch Train() { return REpoch(*this, ESplit::kTrain); }
+   /// The validation split.
+   REpoch Validation() { return REpoch(*this, ESplit::kValidation); }
+
+   /// Starts the next epoch of `split` on the loading thread, abandoning any epoch in progress.
+   void StartEpoch(ESplit split)
+   {
+      StopEpoch();
+      const auto epoch = fEpochs[static_cast<int>(split)]++;
+      fQueue = std::make_shared<RBatchQueue>(fOptions.fBatchesInMemory);
+      fStats = std::make_shared<REpochStats>();
+      fThread = std::thread([this, split, epoch, queue = fQueue, stats = fStats] {
+         try {
+            Produce(split, epoch, *queue, *stats);
+            queue->Finish();
+         } catch (...) {
+            queue->Fail(std::current_exception());
+         }
+      });
+   }
+
+   /// The next batch of the running epoch, or nullptr when it is over. Blocks until one is ready;
+   /// rethrows, in the caller's thread, an error raised on the loading thread.
+   std::shared_ptr<RBatch> NextBatch()
+   {
+      if (!fQueue)
+         throw std::logic_error("ROOT::ML::RDataLoader: no epoch is running; call StartEpoch() or iterate Train()");
+      return fQueue->Pop();
+   }
+
+   /// Stops the loading thread (within one event-loop step) and frees the batches it still holds.
+   void StopEpoch()
+   {
+      if (fQueue)
+         fQueue->Close();
+      if (fThread.joinable())
+         fThread.join();
+   }
+
+   std::uint64_t GetNumEntries(ESplit split) const { return fPlan.GetNumEntries(split); }
+   std::uint64_t GetNumBatches(ESplit split) const
+   {
+      const auto n = GetNumEntries(split);
+      return fOptions.fDropRemainder ? n / fOptions.fBatchSize : (n + fOptions.fBatchSize - 1) / fOptions.fBatchSize;
+   }
+   /// Rows of the last, incomplete batch of an epoch; 0 when every batch is full or the rest is dropped.
+   std::uint64_t GetLastBatchSize(ESplit split) const
+   {
+      return fOptions.fDropRemainder ? 0 : GetNumEntries(split) % fOptions.fBatchSize;
+   }
+   /// Epochs started so far for `split`.
+   std::uint64_t GetNumEpochs(ESplit split) const { return fEpochs[static_cast<int>(split)]; }
+   const RBatchLayout &GetLayout() const { return fLayout; }
+   const RDataLoaderOptions &GetOptions() const { return fOptions; }
+   const std::vector<std::string> &GetColumnNames() const { return fColumnNames; }
+   /// Statistics of the epoch that is running or ran last; complete once that epoch has ended.
+   REpochStats GetEpochStats() const { return fStats ? *fStats : REpochStats{}; }
+
+private:
+   void CheckOptions() const
+   {
+      const std::string where = "ROOT::ML::RDataLoader: ";
+      if (fColumnNames.size() != sizeof...(Columns))
+         throw std::invalid_argument(where + std::to_string(fColumnNames.size()) + " column names given for " +
+                                     std::to_string(sizeof...(Columns)) + " column types");
+      if (fNodes.empty())
+         throw std::invalid_argument(where + "no dataframe given");
+      if (fOptions.fBatchSize == 0)
+         throw std::invalid_argument(where + "fBatchSize must be positive");
+      if (fOptions.fBatchesInMemory == 0)
+         throw std::invalid_argument(where + "fBatchesInMemory must be positive");
+      if (!(fOptions.fValidationSplit >= 0. && fOptions.fValidationSplit < 1.))
+         throw std::invalid_argument(where + "fValidationSplit must be in [0, 1)");
+      if (!fOptions.fWeights.empty() && fOptions.fTargets.empty())
+         throw std::invalid_argument(where + "a weights column needs a target column");
+      auto known = [this](const std::string &c) {
+         return std::find(fColumnNames.begin(), fColumnNames.end(), c) != fColumnNames.end();
+      };
+      for (const auto &t : fOptions.fTargets)
+         if (!known(t))
+            throw std::invalid_argument(where + "target '" + t + "' is not among the columns");
+      if (!fOptions.fWeights.empty() && !known(fOptions.fWeights))
+         throw std::invalid_argument(where + "weights '" + fOptions.fWeights + "' is not among the columns");
+   }
+
+   EBlock BlockOf(const std::string &column) const
+   {
+      if (column == fOptions.fWeights)
+         return EBlock::kWeights;
+      if (std::find(fOptions.fTargets.begin(), fOptions.fTargets.end(), column) != fOptions.fTargets.end())
+         return EBlock::kTargets;
+      return EBlock::kFeatures;
+   }
+
+   /// Lays out the columns: features in column order, targets in the order given, then the weight.
+   void AssignSlots()
+   {
+      constexpr std::array<bool, sizeof...(Columns)> isVector{Detail::RVectorTraits<Columns>::kIsVector...};
+      std::array<bool, 3> typed{false, false, false};
+      for (std::size_t i = 0; i < fColumnNames.size(); ++i) {
+         auto &slot = fSlots[i];
+         slot.fName = fColumnNames[i];
+         slot.fBlock = BlockOf(slot.fName);
+         slot.fPadding = fOptions.fVecPadding;
+         if (isVector[i]) {
+            auto size = fOptions.fMaxVecSizes.find(slot.fName);
+            if (size == fOptions.fMaxVecSizes.end() || size->second == 0)
+               throw std::invalid_argument("ROOT::ML::RDataLoader: vector column '" + slot.fName +
+                                           "' needs a positive size in fMaxVecSizes");
+            slot.fWidth = size->second;
+         }
+         auto dtype = fOptions.fDTypes.find(slot.fName);
+         slot.fDType = dtype == fOptions.fDTypes.end() ? EDType::kFloat32 : dtype->second;
+         auto &block = fLayout[static_cast<int>(slot.fBlock)];
+         if (typed[static_cast<int>(slot.fBlock)] && block.fDType != slot.fDType)
+            throw std::invalid_argument("ROOT::ML::RDataLoader: column '" + slot.fName +
+                                        "' asks for a dtype different from the other columns of its tensor; "
+                                        "all features (and all targets) share one dtype");
+         typed[static_cast<int>(slot.fBlock)] = true;
+         block.fDType = slot.fDType;
+      }
+      auto place = [this](const std::string &name) {
+         auto &slot = fSlots[std::find(fColumnNames.begin(), fColumnNames.end(), name) - fColumnNames.begin()];
+         auto &block = fLayout[static_cast<int>(slot.fBlock)];
+         slot.fOffset = block.fWidth;
+         block.fWidth += slot.fWidth;
+      };
+      for (const auto &name : fColumnNames)
+         if (BlockOf(name) == EBlock::kFeatures)
+            place(name);
+      for (const auto &name : fOptions.fTargets)
+         place(name);
+      if (!fOptions.fWeights.empty())
+         place(fOptions.fWeights);
+      // A single integer target is a class label: a plain vector, as losses for classes expect.
+      auto &targets = fLayout[static_cast<int>(EBlock::kTargets)];
+      const bool integral = targets.fDType != EDType::kFloat32 && targets.fDType != EDType::kFloat64;
+      targets.fRank = (targets.fWidth == 1 && integral) ? 1 : 2;
+   }
+
+   /// Writes the entries of one unit slice; called once per entry that passed the filters.
+   class RFillAction {
+      const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
+      Detail::RShuffleBuffer &fBuffer;
+      std::uint64_t fSkip;
+      std::uint64_t fEnd;
+      bool fAbortOnStop;
+      std::uint64_t &fSeen;
+      std::uint64_t &fWritten;
+      bool &fStopped;
+
+      template <std::size_t... I>
+      void Write(RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
+      {
+         (Detail::WriteColumn(fSlots[I], batch, row, values), ...);
+      }
+
+   public:
+      RFillAction(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
+                  const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen, std::uint64_t &written,
+                  bool &stopped)
+         : fSlots(slots), fBuffer(buffer), fSkip(slice.fSkip), fEnd(slice.fSkip + slice.fTake),
+           fAbortOnStop(abortOnStop), fSeen(seen), fWritten(written), fStopped(stopped)
+      {
+      }
+
+      void operator()(const Columns &...values) const
+      {
+         const auto index = fSeen++;
+         if (fStopped || index < fSkip || index >= fEnd)
+            return;
+         auto [batch, row] = fBuffer.NextSlot();
+         if (batch) {
+            Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
+            ++fWritten;
+         }
+         if (!fBuffer.Advance()) {
+            fStopped = true;
+            // RDataFrame prints a line when a loop is interrupted, so a unit bounded by a cluster
+            // is left to run out (copying nothing); only an unbounded loop is cut short.
+            if (fAbortOnStop)
+               throw RStopRequest{};
+         }
+      }
+   };
+
+   void Produce(ESplit split, std::uint64_t epoch, RBatchQueue &queue, REpochStats &stats)
+   {
+      using Clock = std::chrono::steady_clock;
+      const auto start = Clock::now();
+      const auto bytesAtStart = TFile::GetFileBytesRead();
+      const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
+      const auto windowEntries = fOptions.fBatchSize * fOptions.fBatchesInMemory;
+      Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
+                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, queue);
+      for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
+         if (queue.IsClosed())
+            return;
+         ReadSlice(slice, buffer, stats.fEntriesRead);
+         stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
+      }
+      stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
+      stats.fBatches = GetNumBatches(split);
+   }
+
+   void ReadSlice(const Detail::RUnitSlice &slice, Detail::RShuffleBuffer &buffer, std::uint64_t &written)
+   {
+      auto unit = fPlan.GetUnit(slice.fUnit);
+      auto window = slice;
+      if (!unit.fFiltered) {
+         // Every source entry passes: read only the slice's own entries.
+         unit.fBegin += slice.fSkip;
+         unit.fEnd = unit.fBegin + slice.fTake;
+         window.fSkip = 0;
+      }
+      auto &node = fNodes[unit.fDataFrame];
+      Detail::RRangeGuard range(node, unit);
+      std::uint64_t seen = 0;
+      bool stopped = false;
+      try {
+         node.Foreach(RFillAction(fSlots, buffer, window, unit.fWholeLoop, seen, written, stopped), fColumnNames);
+      } catch (const RStopRequest &) {
+      }
+   }
+};
+
+} // namespace ML
+} // namespace ROOT
+
+#endif

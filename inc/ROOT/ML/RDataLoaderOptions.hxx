@@ -1,0 +1,59 @@
+/// \file ROOT/ML/RDataLoaderOptions.hxx
+/// \brief Typed options of ROOT::ML::RDataLoader.
+
+#ifndef ROOT_ML_RDataLoaderOptions
+#define ROOT_ML_RDataLoaderOptions
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+
+/// Element type of an output tensor. Values are converted once, when they are copied into the batch.
+enum class EDType : int {
+   kFloat32,
+   kFloat64,
+   kInt8,
+   kInt16,
+   kInt32,
+   kInt64,
+   kUInt8,
+   kUInt16,
+   kUInt32,
+   kUInt64,
+   kBool
+};
+
+/// Which part of the dataset a loop runs over.
+enum class ESplit : int { kTrain = 0, kValidation = 1 };
+
+/// \brief Options of ROOT::ML::RDataLoader; every field has a usable default.
+///
+/// ~~~{.cpp}
+/// ROOT::ML::RDataLoaderOptions opts;
+/// opts.fBatchSize = 256;
+/// opts.fTargets = {"label"};
+/// opts.fValidationSplit = 0.2;
+/// ~~~
+struct RDataLoaderOptions {
+   std::size_t fBatchSize = 64;       ///< Entries per batch.
+   std::size_t fBatchesInMemory = 10; ///< Shuffle window, in batches: entries are mixed within this many batches.
+   std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
+   std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
+   double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).
+   bool fShuffle = true;              ///< Shuffle reading units and entries, differently every epoch.
+   bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.
+   std::uint64_t fSeed = 1;           ///< Seed of every random choice: same seed, bit-identical epochs.
+   std::map<std::string, std::size_t> fMaxVecSizes; ///< Length each vector column is padded or truncated to.
+   double fVecPadding = 0.;                           ///< Value written past the end of shorter vectors.
+   std::map<std::string, EDType> fDTypes; ///< Output type per column; float32 when absent.
+};
+
+} // namespace ML
+} // namespace ROOT
+
+#endif
