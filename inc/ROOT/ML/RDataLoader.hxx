@@ -159,7 +159,7 @@ public:
    {
       StopEpoch();
       const auto epoch = fEpochs[static_cast<int>(split)]++;
-      fQueue = std::make_shared<RBatchQueue>(fOptions.fBatchesInMemory);
+      fQueue = std::make_shared<RBatchQueue>(GetWindowBatches(split));
       fStats = std::make_shared<REpochStats>();
       fThread = std::thread([this, split, epoch, queue = fQueue, stats = fStats] {
          try {
@@ -199,6 +199,13 @@ public:
    std::uint64_t GetLastBatchSize(ESplit split) const
    {
       return fOptions.fDropRemainder ? 0 : GetNumEntries(split) % fOptions.fBatchSize;
+   }
+   /// Batches in the shuffle window of `split` (and in the queue of finished batches).
+   std::uint64_t GetWindowBatches(ESplit split) const
+   {
+      return fOptions.fLoadEager ? std::max<std::uint64_t>(1, (GetNumEntries(split) + fOptions.fBatchSize - 1) /
+                                                                  fOptions.fBatchSize)
+                                 : fOptions.fBatchesInMemory;
    }
    /// Epochs started so far for `split`.
    std::uint64_t GetNumEpochs(ESplit split) const { return fEpochs[static_cast<int>(split)]; }
@@ -342,7 +349,7 @@ private:
       const auto start = Clock::now();
       const auto bytesAtStart = TFile::GetFileBytesRead();
       const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
-      const auto windowEntries = fOptions.fBatchSize * fOptions.fBatchesInMemory;
+      const auto windowEntries = fOptions.fBatchSize * GetWindowBatches(split);
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
                                     fOptions.fDropRemainder, fOptions.fShuffle, seed, queue);
       for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
@@ -372,6 +379,12 @@ private:
       try {
          node.Foreach(RFillAction(fSlots, buffer, window, unit.fWholeLoop, seen, written, stopped), fColumnNames);
       } catch (const RStopRequest &) {
+      } catch (const std::exception &e) {
+         const std::string range = unit.fWholeLoop ? std::string("all entries")
+                                                   : "entries [" + std::to_string(unit.fBegin) + ", " +
+                                                        std::to_string(unit.fEnd) + ")";
+         throw std::runtime_error("ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
+                                  std::to_string(unit.fDataFrame) + " failed: " + e.what());
       }
    }
 };

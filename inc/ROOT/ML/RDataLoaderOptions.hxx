@@ -42,6 +42,7 @@ enum class ESplit : int { kTrain = 0, kValidation = 1 };
 struct RDataLoaderOptions {
    std::size_t fBatchSize = 64;       ///< Entries per batch.
    std::size_t fBatchesInMemory = 10; ///< Shuffle window, in batches: entries are mixed within this many batches.
+   bool fLoadEager = false;           ///< The window spans the whole split: a full in-memory permutation.
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
    double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).

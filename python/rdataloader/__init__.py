@@ -1,0 +1,33 @@
+"""Shuffled mini-batches from ROOT's RDataFrame for NumPy, PyTorch, TensorFlow and JAX.
+
+After ``pip install``, ``import ROOT`` is enough: the loader is ``ROOT.ML.RDataLoader``.
+``rdataloader.RDataLoader`` is the same class. Importing this package is cheap: ROOT and NumPy
+are imported on first use of the loader.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import _hook  # noqa: F401  (attaches ROOT.ML now, or when ROOT is imported)
+
+__version__ = "0.1.0"
+__all__ = ["RDataLoader", "include_dir"]
+
+if TYPE_CHECKING:
+    from ._loader import RDataLoader
+
+
+def include_dir() -> str:
+    """Directory to add to the include path of C++ code using ``ROOT/ML/RDataLoader.hxx``."""
+    from ._paths import include_dir as _include_dir
+
+    return str(_include_dir())
+
+
+def __getattr__(name: str):
+    if name == "RDataLoader":
+        from ._loader import RDataLoader
+
+        return RDataLoader
+    raise AttributeError(f"module 'rdataloader' has no attribute '{name}'")

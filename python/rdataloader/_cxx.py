@@ -1,0 +1,74 @@
+"""The C++ side: loading the headers into cling once, and building engines for column signatures."""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from ._errors import translate_cxx_error
+from ._paths import include_dir
+
+_lock = threading.Lock()
+_loaded = False
+
+
+def _load_headers() -> None:
+    global _loaded
+    with _lock:
+        if _loaded:
+            return
+        import ROOT
+
+        interpreter = ROOT.gInterpreter
+        if interpreter.CheckClassTemplate("ROOT::ML::RDataLoader") and not interpreter.Declare(
+            "#ifndef ROOT_ML_RDataLoader\n#error\n#endif"
+        ):
+            raise ImportError(
+                "rdataloader: a different ROOT::ML::RDataLoader is already declared in this ROOT session; "
+                "rdataloader's headers cannot be loaded next to it"
+            )
+        interpreter.AddIncludePath(str(include_dir()))
+        if not interpreter.Declare('#include "ROOT/ML/RDataLoader.hxx"'):
+            raise ImportError(f"rdataloader: cling could not compile the headers in {include_dir()}")
+        _loaded = True
+
+
+def cxx_namespace():
+    """The C++ namespace ``ROOT::ML``, with the headers loaded."""
+    _load_headers()
+    import cppyy
+
+    return cppyy.gbl.ROOT.ML
+
+
+_engine_classes: dict[tuple[str, ...], object] = {}
+
+
+def engine_class(cxx_types: Sequence[str]):
+    """``ROOT::ML::RDataLoader<cxx_types...>``, compiled once per signature and process."""
+    key = tuple(cxx_types)
+    with _lock:
+        cls = _engine_classes.get(key)
+    if cls is None:
+        cls = cxx_namespace().RDataLoader[key]
+        # Waiting for the loading thread must not hold the GIL: the consumer may run other Python threads.
+        cls.NextBatch.__release_gil__ = True
+        cls.StartEpoch.__release_gil__ = True
+        cls.StopEpoch.__release_gil__ = True
+        with _lock:
+            _engine_classes[key] = cls
+    return cls
+
+
+def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options):
+    """Construct the engine (this runs the counting pass of filtered dataframes)."""
+    import ROOT
+
+    cls = engine_class(cxx_types)
+    node_vector = ROOT.std.vector["ROOT::RDF::RNode"]()
+    for node in nodes:
+        node_vector.push_back(node)
+    try:
+        return cls(node_vector, list(columns), options)
+    except Exception as error:
+        raise translate_cxx_error(error) from error

@@ -1,0 +1,187 @@
+"""One C++ engine shared by the splits of a loader: options, layout, epochs and their statistics."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from typing import Iterator
+
+import numpy as np
+
+from . import _cxx
+from ._connect.numpy import block_arrays
+from ._errors import translate_cxx_error
+from ._layout import Block, Layout
+from ._spec import LoaderSpec, window_batches
+from ._types import OUTPUT_DTYPES
+
+_live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    # The loading threads must be joined before ROOT tears down, or interpreter exit could hang.
+    for engine in list(_live_engines):
+        engine.close()
+
+
+class EpochSuperseded(RuntimeError):
+    """An iteration was abandoned because another one started on the same loader."""
+
+
+class Engine:
+    """Builds ``ROOT::ML::RDataLoader<...>`` for a validated spec and runs its epochs."""
+
+    def __init__(self, spec: LoaderSpec, validation_split: float) -> None:
+        self.spec = spec
+        self.validation_split = validation_split
+        ml = _cxx.cxx_namespace()
+        options = ml.RDataLoaderOptions()
+        options.fBatchSize = spec.batch_size
+        options.fBatchesInMemory = window_batches(spec)
+        options.fLoadEager = spec.load_eager
+        options.fWeights = spec.weights
+        options.fValidationSplit = validation_split
+        options.fShuffle = spec.shuffle
+        options.fDropRemainder = spec.drop_remainder
+        options.fSeed = spec.seed
+        options.fVecPadding = spec.vec_padding
+        for t in spec.targets:
+            options.fTargets.push_back(t)
+        for name, size in spec.max_vec_sizes.items():
+            options.fMaxVecSizes[name] = size
+        for name, dtype in spec.dtypes.items():
+            options.fDTypes[name] = getattr(ml.EDType, OUTPUT_DTYPES[dtype])
+        self._cxx = _cxx.make_engine(spec.nodes, spec.columns, [t.cxx for t in spec.types], options)
+        self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
+        self.layout = self._make_layout(ml)
+        self._lock = threading.Lock()
+        self._active: object | None = None
+        self._stats: dict[int, dict] = {}
+        self._closed = False
+        _live_engines.add(self)
+
+    def _make_layout(self, ml) -> Layout:
+        spec = self.spec
+        cxx_layout = self._cxx.GetLayout()
+        blocks = []
+        for name, cxx_block, columns in (
+            ("features", ml.EBlock.kFeatures, spec.features),
+            ("targets", ml.EBlock.kTargets, spec.targets),
+            ("weights", ml.EBlock.kWeights, [spec.weights] if spec.weights else []),
+        ):
+            cxx = cxx_layout[int(cxx_block)]
+            if int(cxx.fWidth) == 0 and name != "features":
+                continue
+            dtype = np.dtype(spec.dtype(columns[0])) if columns else np.dtype("float32")
+            blocks.append(Block(name, cxx_block, int(cxx.fWidth), int(cxx.fRank), dtype, tuple(columns)))
+        return Layout(tuple(blocks))
+
+    def num_entries(self, split: int) -> int:
+        return int(self._cxx.GetNumEntries(self._splits[split]))
+
+    def num_batches(self, split: int) -> int:
+        return int(self._cxx.GetNumBatches(self._splits[split]))
+
+    def last_batch_size(self, split: int) -> int:
+        return int(self._cxx.GetLastBatchSize(self._splits[split]))
+
+    def window_batches(self, split: int) -> int:
+        return int(self._cxx.GetWindowBatches(self._splits[split]))
+
+    def stats(self, split: int) -> dict:
+        return dict(self._stats.get(split, {}))
+
+    def epoch(self, split: int) -> Iterator[list[np.ndarray]]:
+        """One epoch of ``split`` as lists of arrays (features, then targets and weights if any);
+        starting it abandons any other epoch of this loader."""
+        if self._closed:
+            raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
+        import time
+
+        token = object()
+        with self._lock:
+            self._active = token
+        stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0}
+        self._stats[split] = stats
+        monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
+        started = time.perf_counter()
+        waiting = 0.0
+        try:
+            self._cxx.StartEpoch(self._splits[split])
+            while True:
+                with self._lock:
+                    if self._active is not token:
+                        raise EpochSuperseded(
+                            "this iteration was abandoned because another iteration over the same loader "
+                            "(or its other split) started; finish or break one loop before starting the next"
+                        )
+                before = time.perf_counter()
+                try:
+                    batch = self._cxx.NextBatch()
+                except Exception as error:
+                    raise translate_cxx_error(error) from error
+                waiting += time.perf_counter() - before
+                if not batch:
+                    break
+                if stats["batches"] == 0:
+                    stats["seconds_to_first_batch"] = time.perf_counter() - started
+                stats["batches"] += 1
+                stats["entries"] += int(batch.GetNumRows())
+                arrays = block_arrays(batch, self.layout)
+                if monitor is not None:
+                    monitor.add(arrays[1])
+                yield arrays
+            stats["complete"] = True
+        finally:
+            stats["seconds"] = time.perf_counter() - started
+            stats["seconds_waiting"] = waiting
+            with self._lock:
+                current = self._active is token
+                if current:
+                    self._active = None
+            if current:
+                self._cxx.StopEpoch()
+            cxx_stats = self._cxx.GetEpochStats()
+            stats["bytes_read"] = int(cxx_stats.fBytesRead)
+            if monitor is not None:
+                stats["label_mix_r"] = monitor.ratio()
+
+    def _has_single_target(self) -> bool:
+        return len(self.spec.targets) == 1 and self.spec.targets[0] not in self.spec.max_vec_sizes
+
+    def close(self) -> None:
+        """Stop the loading thread; the engine cannot be iterated afterwards."""
+        if not self._closed:
+            self._closed = True
+            with self._lock:
+                self._active = None
+            self._cxx.StopEpoch()
+
+
+class _LabelMix:
+    """R = std over batches of the mean label / sqrt(p (1 - p) / batch_size): about 1 for a perfect
+    shuffle, sqrt(batch_size) when every batch holds a single class."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._batch_size = batch_size
+        self._means: list[float] = []
+        self._binary = True
+
+    def add(self, labels) -> None:
+        values = np.asarray(labels)
+        if len(values) != self._batch_size:
+            return
+        if self._binary and not np.all((values == 0) | (values == 1)):
+            self._binary = False
+        self._means.append(float(values.mean()))
+
+    def ratio(self) -> float | None:
+        if not self._binary or len(self._means) < 2:
+            return None
+        means = np.asarray(self._means)
+        p = means.mean()
+        if p <= 0 or p >= 1:
+            return None
+        return float(means.std() / np.sqrt(p * (1 - p) / self._batch_size))

@@ -1,0 +1,285 @@
+"""``ROOT.ML.RDataLoader``: the Python face of ``ROOT::ML::RDataLoader<Columns...>``."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ._batches import Batches
+from ._engine import Engine
+from ._spec import LoaderSpec, build_spec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_TRAIN, _VALIDATION = 0, 1
+
+
+class RDataLoader:
+    """Shuffled mini-batches of RDataFrame entries for NumPy, PyTorch, TensorFlow/Keras and JAX.
+
+    A drop-in replacement for ROOT 6.40's ``ROOT.Experimental.ML.RDataLoader``: same arguments,
+    same methods. Entries are read on a background C++ thread, cluster by cluster, into a shuffle
+    window of ``batches_in_memory`` batches; each value is copied once, straight into the memory
+    the returned arrays wrap.
+
+    Parameters
+    ----------
+    rdataframes : RDataFrame, RNode or list of them
+        What to read; ``Filter``, ``Define`` and ``Range`` are honoured. Several dataframes (for
+        example one per physics process) form one dataset and are shuffled together.
+    batch_size : int
+        Entries per batch.
+    batches_in_memory : int, optional
+        Size of the shuffle window, in batches: entries are mixed within this many batches. The
+        loader holds about twice this (the window being filled and finished batches waiting).
+        Default: about 32 MiB of batch memory.
+    columns : list of str, optional
+        Columns to load; all columns by default.
+    max_vec_sizes : dict of str to int, optional
+        Length of each vector (``RVec``/``std::vector``/array) column: shorter vectors are padded
+        with ``vec_padding``, longer ones truncated. Required for every vector column.
+    vec_padding : float
+        Padding value for vector columns.
+    target : str or list of str, optional
+        Column(s) returned as targets ``y``.
+    weights : str, optional
+        Column returned as per-entry weights ``w``; needs a target.
+    shuffle : bool
+        Shuffle the reading order and the entries, differently in each epoch.
+    drop_remainder : bool
+        Drop the last, incomplete batch of each split.
+    set_seed : int
+        Seed of every random choice: the same seed gives bit-identical epochs. 0 draws a seed.
+    load_eager : bool
+        Shuffle over the whole split at once (holds the whole split in memory).
+
+    Other Parameters
+    ----------------
+    dtypes : dict of str to dtype, optional
+        Deliver these columns in the given NumPy dtype instead of float32, with no float round
+        trip (e.g. ``{"label": "int64"}``). A single integer target comes as a 1-D array of class
+        labels. Values that do not fit the dtype raise instead of wrapping.
+    validation_split : float, optional
+        If given, the constructor returns ``(train, validation)`` directly, as
+        ``RDataLoader(...).train_test_split(validation_split)`` does.
+
+    Examples
+    --------
+    >>> train, val = ROOT.ML.RDataLoader(df, batch_size=128, target="label").train_test_split(0.2)
+    >>> for x, y in train.as_torch():
+    ...     ...
+    """
+
+    def __new__(cls, *args: Any, validation_split: float | None = None, **kwargs: Any):
+        if validation_split is None:
+            return super().__new__(cls)
+        loader = super().__new__(cls)
+        loader.__init__(*args, **kwargs)
+        return loader.train_test_split(validation_split)
+
+    def __init__(
+        self,
+        rdataframes,
+        batch_size: int = 64,
+        batches_in_memory: int | None = None,
+        columns: Sequence[str] | None = None,
+        max_vec_sizes: Mapping[str, int] | None = None,
+        vec_padding: float = 0,
+        target: str | Sequence[str] | None = None,
+        weights: str = "",
+        shuffle: bool = True,
+        drop_remainder: bool = True,
+        set_seed: int = 0,
+        load_eager: bool = False,
+        *,
+        dtypes: Mapping[str, Any] | None = None,
+        validation_split: float | None = None,
+    ) -> None:
+        self._spec: LoaderSpec = build_spec(
+            rdataframes,
+            batch_size,
+            batches_in_memory,
+            columns,
+            max_vec_sizes,
+            vec_padding,
+            target,
+            weights,
+            shuffle,
+            drop_remainder,
+            set_seed,
+            load_eager,
+            dtypes,
+        )
+        self._engine: Engine | None = None
+        self._split = _TRAIN
+        self._is_split = False
+
+    @classmethod
+    def _view(cls, parent: RDataLoader, split: int) -> RDataLoader:
+        view = super().__new__(cls)
+        view._spec = parent._spec
+        view._engine = parent._engine
+        view._split = split
+        view._is_split = True
+        return view
+
+    def _ensure_engine(self, validation_split: float = 0.0) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self._spec, validation_split)
+            if self._engine.num_entries(_TRAIN) + self._engine.num_entries(_VALIDATION) == 0:
+                warnings.warn(
+                    "RDataLoader: the dataset has no entries (after filters); every epoch will be empty",
+                    stacklevel=3,
+                )
+        return self._engine
+
+    def _engine_and_split(self) -> tuple[Engine, int]:
+        return self._ensure_engine(), self._split
+
+    def train_test_split(
+        self, test_size: float | None = None, *, validation_split: float | None = None
+    ) -> tuple[RDataLoader, RDataLoader]:
+        """Split the entries into a training and a validation loader.
+
+        The split is by entry, fixed for the life of the loader, and the two are disjoint; the
+        validation fraction is exact to one entry. Validation entries are drawn from reading units
+        (clusters) all over the dataset.
+
+        Parameters
+        ----------
+        test_size : float
+            Fraction of the entries for validation, in (0, 1). ``validation_split`` is a synonym.
+
+        Returns
+        -------
+        (train, validation) : tuple of RDataLoader
+        """
+        if (test_size is None) == (validation_split is None):
+            raise TypeError("train_test_split takes test_size (or its synonym validation_split), once")
+        fraction = test_size if test_size is not None else validation_split
+        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 < fraction < 1.0:
+            raise ValueError(f"test_size must be a number in (0, 1); got {fraction!r}")
+        if self._is_split:
+            raise RuntimeError("this loader is already one side of a split; split the original loader instead")
+        if self._engine is not None:
+            if self._engine.validation_split != float(fraction):
+                raise RuntimeError(
+                    f"this loader already started with test_size={self._engine.validation_split}; "
+                    "create a new RDataLoader for another split"
+                )
+        else:
+            self._ensure_engine(float(fraction))
+        return RDataLoader._view(self, _TRAIN), RDataLoader._view(self, _VALIDATION)
+
+    # Outputs --------------------------------------------------------------------------------------
+
+    def as_numpy(self) -> Batches:
+        """Batches as NumPy arrays: ``x``, or ``(x, y)``, or ``(x, y, w)``, wrapping the batch
+        memory without a copy. Each ``iter()`` is one epoch; ``len()`` is the number of batches."""
+        from ._connect.numpy import to_numpy
+
+        self._ensure_engine()
+        return Batches(self, to_numpy, "NumPy")
+
+    def as_torch(self, device=None) -> Batches:
+        """Batches as ``torch.Tensor``s sharing memory with the batch (no copy on the CPU).
+
+        With ``device`` (e.g. ``"cuda"``), batches are staged in pinned memory and copied
+        asynchronously, overlapping with the loading of the next batch."""
+        from ._connect.torch import make_converter
+
+        self._ensure_engine()
+        return Batches(self, make_converter(device), "torch")
+
+    def as_tensorflow(self):
+        """A ``tf.data.Dataset``; every iteration (every Keras epoch) is a fresh, reshuffled epoch."""
+        from ._connect.tensorflow import make_dataset
+
+        return make_dataset(self, self._ensure_engine().layout)
+
+    def as_jax(self) -> Batches:
+        """Batches as ``jax.Array``s, through DLPack (no copy where JAX allows it)."""
+        from ._connect.jax import to_jax
+
+        self._ensure_engine()
+        return Batches(self, to_jax, "JAX")
+
+    AsNumpy = as_numpy
+    AsTorch = as_torch
+    AsTensorFlow = as_tensorflow
+
+    # Properties -----------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> list[str]:
+        """All columns as they appear in the tensors (vector columns as ``name_0 ... name_{n-1}``)."""
+        return self._spec.flat_names(self._spec.columns)
+
+    @property
+    def train_columns(self) -> list[str]:
+        """Feature columns, as they appear in ``x``."""
+        return self._spec.flat_names(self._spec.features)
+
+    @property
+    def target_columns(self) -> list[str]:
+        return list(self._spec.targets)
+
+    @property
+    def weights_column(self) -> str:
+        return self._spec.weights
+
+    @property
+    def num_batches(self) -> int:
+        """Batches per epoch of this split."""
+        return self._ensure_engine().num_batches(self._split)
+
+    @property
+    def num_entries(self) -> int:
+        """Entries per epoch of this split (including a remainder that ``drop_remainder`` drops)."""
+        return self._ensure_engine().num_entries(self._split)
+
+    @property
+    def last_batch_no_of_rows(self) -> int:
+        """Rows of the last, incomplete batch; 0 if every batch is full or the remainder is dropped."""
+        return self._ensure_engine().last_batch_size(self._split)
+
+    def stats(self) -> dict:
+        """What the last (or running) epoch of this split did.
+
+        Keys: ``entries``, ``batches``, ``seconds``, ``seconds_to_first_batch``,
+        ``seconds_waiting`` (time the consumer waited for batches), ``bytes_read`` (by the whole
+        process during the epoch), ``complete``, and, with a single 0/1 target, ``label_mix_r``:
+        the spread of the label fraction across batches relative to a perfect shuffle (about 1 is
+        well mixed; ``sqrt(batch_size)`` means every batch holds one class).
+        """
+        return self._ensure_engine().stats(self._split)
+
+    def close(self) -> None:
+        """Stop the loading thread and free its batches (batches already handed out stay valid)."""
+        if self._engine is not None:
+            self._engine.close()
+
+    def __enter__(self) -> RDataLoader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        spec = self._spec
+        parts = [f"{len(spec.nodes)} dataframe{'s' if len(spec.nodes) > 1 else ''}"]
+        if self._engine is not None:
+            split = ("train", "validation")[self._split] if self._is_split else "all"
+            parts.append(f"{self.num_entries} entries ({split})")
+            parts.append(f"{self.num_batches} batches of {spec.batch_size}")
+        else:
+            parts.append(f"batch_size={spec.batch_size}")
+        parts.append(f"{len(self.train_columns)} features")
+        if spec.targets:
+            parts.append(f"target={spec.targets if len(spec.targets) > 1 else spec.targets[0]!r}")
+        if spec.weights:
+            parts.append(f"weights={spec.weights!r}")
+        parts.append(f"shuffle={spec.shuffle}")
+        return f"RDataLoader({', '.join(parts)})"

@@ -1,0 +1,223 @@
+"""Validation of the loader's arguments, before any C++ is compiled or any thread starts."""
+
+from __future__ import annotations
+
+import numbers
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ._errors import ColumnError, unknown_column
+from ._types import ColumnType, normalize_dtype, parse_column_type
+
+#: The shuffle window (in bytes of batch memory) when ``batches_in_memory`` is not given: large
+#: enough to mix many clusters of typical files, small enough for a laptop.
+DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, numbers.Integral)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+@dataclass
+class LoaderSpec:
+    """Everything the engine needs, checked."""
+
+    nodes: list
+    columns: list[str]
+    types: list[ColumnType]
+    targets: list[str]
+    weights: str
+    batch_size: int
+    batches_in_memory: int | None
+    shuffle: bool
+    drop_remainder: bool
+    seed: int
+    load_eager: bool
+    max_vec_sizes: dict[str, int]
+    vec_padding: float
+    dtypes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [c for c in self.columns if c not in self.targets and c != self.weights]
+
+    def width(self, column: str) -> int:
+        return self.max_vec_sizes.get(column, 1)
+
+    def flat_names(self, columns: Sequence[str]) -> list[str]:
+        """Column names as they appear in the tensors: vector columns expand to name_0 ... name_{n-1}."""
+        names = []
+        for c in columns:
+            names += [f"{c}_{i}" for i in range(self.width(c))] if c in self.max_vec_sizes else [c]
+        return names
+
+    def dtype(self, column: str) -> str:
+        return self.dtypes.get(column, "float32")
+
+    def row_bytes(self) -> int:
+        import numpy as np
+
+        return sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
+
+
+def _nodes(rdataframes) -> list:
+    import ROOT
+
+    frames = list(rdataframes) if isinstance(rdataframes, (list, tuple)) else [rdataframes]
+    if not frames:
+        raise ValueError("rdataframes is empty; pass an RDataFrame or a list of them")
+    nodes = []
+    for i, frame in enumerate(frames):
+        try:
+            nodes.append(ROOT.RDF.AsRNode(frame))
+        except TypeError as error:
+            raise TypeError(f"rdataframes[{i}] is a {type(frame).__name__}, not an RDataFrame") from error
+    return nodes
+
+
+def _column_types(nodes: list, columns: list[str]) -> list[ColumnType]:
+    available = [str(c) for c in nodes[0].GetColumnNames()]
+    known = set(available)
+    types = []
+    for column in columns:
+        if column not in known:
+            raise unknown_column(column, available)
+        cxx = str(nodes[0].GetColumnType(column))
+        for i, node in enumerate(nodes[1:], start=1):
+            other = str(node.GetColumnType(column)) if column in {str(c) for c in node.GetColumnNames()} else None
+            if other is None:
+                raise unknown_column(column, [str(c) for c in node.GetColumnNames()])
+            if other != cxx:
+                raise TypeError(
+                    f"column {column!r} has type {cxx} in rdataframes[0] but {other} in rdataframes[{i}]; "
+                    "all dataframes must have the same column types"
+                )
+        types.append(parse_column_type(column, cxx))
+    return types
+
+
+def build_spec(
+    rdataframes,
+    batch_size,
+    batches_in_memory,
+    columns,
+    max_vec_sizes,
+    vec_padding,
+    target,
+    weights,
+    shuffle,
+    drop_remainder,
+    set_seed,
+    load_eager,
+    dtypes,
+) -> LoaderSpec:
+    batch_size = _positive_int("batch_size", batch_size)
+    if batches_in_memory is not None:
+        batches_in_memory = _positive_int("batches_in_memory", batches_in_memory)
+    if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or set_seed < 0:
+        raise ValueError(f"set_seed must be a non-negative integer (0 draws a random seed); got {set_seed!r}")
+    if not isinstance(vec_padding, numbers.Real):
+        raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
+
+    nodes = _nodes(rdataframes)
+    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames()]
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns lists a column twice: {columns}")
+    types = _column_types(nodes, columns)
+
+    targets = _as_list(target)
+    weights = weights or ""
+    if not isinstance(weights, str):
+        raise TypeError(f"weights must be a column name; got {weights!r}")
+    for t in targets:
+        if t not in columns:
+            raise ColumnError(f"target {t!r} is not among the columns {columns}; add it to columns=[...]")
+    if weights:
+        if not targets:
+            raise ValueError(f"weights={weights!r} needs a target: weights scale a loss, which needs targets")
+        if weights not in columns:
+            raise ColumnError(f"weights {weights!r} is not among the columns {columns}; add it to columns=[...]")
+        if weights in targets:
+            raise ValueError(f"column {weights!r} cannot be both a target and the weights")
+
+    max_vec_sizes = dict(max_vec_sizes or {})
+    for name, size in max_vec_sizes.items():
+        if name not in columns:
+            raise ColumnError(f"max_vec_sizes names {name!r}, which is not among the columns {columns}")
+        _positive_int(f"max_vec_sizes[{name!r}]", size)
+    for column, ctype in zip(columns, types):
+        if ctype.is_vector and column not in max_vec_sizes:
+            raise ValueError(
+                f"column {column!r} holds vectors ({ctype.cxx}); give its length with "
+                f"max_vec_sizes={{{column!r}: N}}: shorter vectors are padded with vec_padding, longer ones truncated"
+            )
+        if not ctype.is_vector and column in max_vec_sizes:
+            raise ValueError(f"max_vec_sizes names {column!r}, but it is a scalar column ({ctype.cxx})")
+
+    normalized: dict[str, str] = {}
+    for name, dtype in dict(dtypes or {}).items():
+        if name not in columns:
+            raise ColumnError(f"dtypes names {name!r}, which is not among the columns {columns}")
+        normalized[name] = normalize_dtype(name, dtype)
+    spec = LoaderSpec(
+        nodes=nodes,
+        columns=columns,
+        types=types,
+        targets=targets,
+        weights=weights,
+        batch_size=batch_size,
+        batches_in_memory=batches_in_memory,
+        shuffle=_flag("shuffle", shuffle),
+        drop_remainder=_flag("drop_remainder", drop_remainder),
+        seed=int(set_seed) or secrets.randbits(63) + 1,
+        load_eager=_flag("load_eager", load_eager),
+        max_vec_sizes={k: int(v) for k, v in max_vec_sizes.items()},
+        vec_padding=float(vec_padding),
+        dtypes=normalized,
+    )
+    _check_block_dtypes(spec)
+    return spec
+
+
+def _check_block_dtypes(spec: LoaderSpec) -> None:
+    import numpy as np
+
+    for role, members in (("features", spec.features), ("targets", spec.targets)):
+        found = {spec.dtype(c) for c in members}
+        if len(found) > 1:
+            raise TypeError(
+                f"the {role} are delivered as one tensor, so they need one dtype; dtypes gives "
+                f"{', '.join(f'{c}: {spec.dtype(c)}' for c in members)}"
+            )
+    for column in spec.max_vec_sizes:
+        dtype = np.dtype(spec.dtype(column))
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if not float(spec.vec_padding).is_integer() or not info.min <= spec.vec_padding <= info.max:
+                raise ValueError(
+                    f"vec_padding={spec.vec_padding} cannot be stored in column {column!r}'s dtype {dtype}"
+                )
+
+
+def window_batches(spec: LoaderSpec) -> int:
+    """Batches in the shuffle window: as given, or about DEFAULT_WINDOW_BYTES of batch memory."""
+    if spec.batches_in_memory is not None:
+        return spec.batches_in_memory
+    return max(1, DEFAULT_WINDOW_BYTES // (spec.batch_size * spec.row_bytes()))
