@@ -1,0 +1,14 @@
+"""Batches as ``jax.Array``s through DLPack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import require
+
+
+def to_jax(arrays: list[np.ndarray]):
+    """Wrap each array with ``jax.dlpack.from_dlpack``; JAX copies only if it cannot use the memory."""
+    jax = require("jax", "jax")
+    converted = [jax.dlpack.from_dlpack(a) for a in arrays]
+    return converted[0] if len(converted) == 1 else tuple(converted)

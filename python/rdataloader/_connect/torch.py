@@ -1,0 +1,28 @@
+"""Batches as ``torch.Tensor``s: shared memory on the CPU, pinned and asynchronous copies to a GPU."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import require
+
+
+def _structure(tensors: list):
+    return tensors[0] if len(tensors) == 1 else tuple(tensors)
+
+
+def make_converter(device=None) -> Callable[[list[np.ndarray]], object]:
+    """A function from a batch's arrays to tensors on ``device`` (CPU tensors share the memory)."""
+    torch = require("torch", "torch")
+    target = torch.device(device) if device is not None else torch.device("cpu")
+    if target.type == "cpu":
+        return lambda arrays: _structure([torch.from_numpy(a) for a in arrays])
+
+    def to_device(arrays: list[np.ndarray]):
+        # pin_memory() copies into page-locked memory from torch's caching host allocator, which
+        # keeps each staging buffer alive until its asynchronous copy has completed.
+        return _structure([torch.from_numpy(a).pin_memory().to(target, non_blocking=True) for a in arrays])
+
+    return to_device
