@@ -12,10 +12,11 @@
 
 #include <RtypesCore.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <limits>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,7 @@ struct RReadingUnit {
    std::size_t fDataFrame = 0;
    std::uint64_t fBegin = 0;
    std::uint64_t fEnd = 0;
+   std::uint64_t fDataFrameEnd = 0; ///< Entries of the whole dataframe, restored after reading the unit.
    bool fWholeLoop = false;  ///< The loop must run over the whole dataframe (no clusters, or a Range node).
    bool fFiltered = false;   ///< Some source entries of the range may not pass the dataframe's filters.
    std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters.
@@ -42,14 +44,16 @@ struct RUnitSlice {
    std::uint64_t fTake = 0;
 };
 
-/// Restores a dataframe's entry range to "everything" when an event loop over a unit ends, so
+/// Restores a dataframe's entry range to all its entries when an event loop over a unit ends, so
 /// that a user's own actions on the same dataframe see all entries again.
 class RRangeGuard {
    const ROOT::RDF::RNode &fNode;
+   Long64_t fAllEntries;
    bool fActive;
 
 public:
-   RRangeGuard(const ROOT::RDF::RNode &node, const RReadingUnit &unit) : fNode(node), fActive(!unit.fWholeLoop)
+   RRangeGuard(const ROOT::RDF::RNode &node, const RReadingUnit &unit)
+      : fNode(node), fAllEntries(static_cast<Long64_t>(unit.fDataFrameEnd)), fActive(!unit.fWholeLoop)
    {
       if (fActive)
          ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, static_cast<Long64_t>(unit.fBegin),
@@ -58,7 +62,7 @@ public:
    ~RRangeGuard()
    {
       if (fActive)
-         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, 0, std::numeric_limits<Long64_t>::max());
+         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, 0, fAllEntries);
    }
    RRangeGuard(const RRangeGuard &) = delete;
    RRangeGuard &operator=(const RRangeGuard &) = delete;
@@ -104,6 +108,8 @@ class RReadingPlan {
          unit.fCount = cluster.second - cluster.first;
          fUnits.push_back(unit);
       }
+      for (auto u = first; u < fUnits.size(); ++u)
+         fUnits[u].fDataFrameEnd = fUnits.back().fEnd;
       if (filtered && fUnits.size() > first)
          CountPassing(node, first);
    }
@@ -127,38 +133,64 @@ class RReadingPlan {
          {"rdfentry_"});
    }
 
-   void Split(double validationSplit, std::uint64_t seed)
+   /// Validation entries per dataframe: each dataframe (often one physics process) gives its share,
+   /// rounded so that the total is round(validationSplit * entries) exactly.
+   std::vector<std::uint64_t> ValidationQuota(double validationSplit, std::size_t nDataFrames) const
    {
+      std::vector<std::uint64_t> counts(nDataFrames, 0);
       std::uint64_t total = 0;
-      for (const auto &u : fUnits)
+      for (const auto &u : fUnits) {
+         counts[u.fDataFrame] += u.fCount;
          total += u.fCount;
-      auto remaining = static_cast<std::uint64_t>(std::llround(validationSplit * static_cast<double>(total)));
-      fEntries = {total - remaining, remaining};
+      }
+      const auto wanted = static_cast<std::uint64_t>(std::llround(validationSplit * static_cast<double>(total)));
+      std::vector<std::uint64_t> quota(nDataFrames);
+      std::vector<std::pair<double, std::size_t>> remainders;
+      std::uint64_t assigned = 0;
+      for (std::size_t d = 0; d < nDataFrames; ++d) {
+         const double exact = validationSplit * static_cast<double>(counts[d]);
+         quota[d] = static_cast<std::uint64_t>(exact);
+         assigned += quota[d];
+         remainders.emplace_back(exact - static_cast<double>(quota[d]), d);
+      }
+      std::sort(remainders.begin(), remainders.end(), std::greater<>());
+      for (std::size_t i = 0; assigned < wanted && i < remainders.size(); ++i)
+         if (quota[remainders[i].second] < counts[remainders[i].second]) {
+            ++quota[remainders[i].second];
+            ++assigned;
+         }
+      return quota;
+   }
 
+   void Split(double validationSplit, std::uint64_t seed, std::size_t nDataFrames)
+   {
+      auto remaining = ValidationQuota(validationSplit, nDataFrames);
       std::vector<std::size_t> order(fUnits.size());
       for (std::size_t i = 0; i < order.size(); ++i)
          order[i] = i;
-      // Validation units are drawn from the whole dataset, so that a dataset sorted by process
-      // (signal files first) still validates on every process. The draw is fixed for the loader's life.
+      // Validation units are drawn from all over each dataframe, so that a dataset sorted by process
+      // still validates on every process. The draw is fixed for the loader's life.
       RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
 
       std::vector<RUnitSlice> train(fUnits.size()), validation;
       for (std::size_t i = 0; i < fUnits.size(); ++i)
          train[i] = {i, 0, fUnits[i].fCount};
       for (auto u : order) {
-         if (remaining == 0)
-            break;
-         const auto take = std::min(remaining, fUnits[u].fCount);
+         auto &left = remaining[fUnits[u].fDataFrame];
+         const auto take = std::min(left, fUnits[u].fCount);
+         if (take == 0)
+            continue;
          validation.push_back({u, fUnits[u].fCount - take, take});
          train[u].fTake -= take;
-         remaining -= take;
+         left -= take;
       }
       for (const auto &s : train)
          if (s.fTake > 0)
             fSlices[0].push_back(s);
-      for (const auto &s : validation)
-         if (s.fTake > 0)
-            fSlices[1].push_back(s);
+      fSlices[1] = std::move(validation);
+      for (int split = 0; split < 2; ++split)
+         for (const auto &s : fSlices[split])
+            fEntries[split] += s.fTake;
    }
 
 public:
@@ -167,7 +199,7 @@ public:
    {
       for (std::size_t i = 0; i < nodes.size(); ++i)
          AddUnits(i, nodes[i]);
-      Split(validationSplit, seed);
+      Split(validationSplit, seed, nodes.size());
    }
 
    const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }

@@ -1,0 +1,504 @@
+"""Throughput, first-batch latency and memory of ML batch loaders, against ROOT's read-speed limit.
+
+Every measurement runs in a fresh Python process (this script re-run with ``--worker``), reads
+the same file(s) with a warm page cache, and delivers shuffled NumPy batches of 1024 entries:
+features ``(1024, n)`` float32 and the ``label`` as target. Nothing consumes the batches unless
+a section says so. Compared with ``rootreadspeed``, which reads every branch of the file once
+without building batches: the best any ROOT-based reader can do on this machine.
+
+Sections: the main comparison (zlib and LZ4 files), eager loading, a filtered dataframe, a
+consumer training a small MLP, and (with ``--scaling``) 5/20/100 columns and 0.5M/2M/8M entries.
+
+    python benchmarks/throughput.py                              # full run, about 20 minutes
+    python benchmarks/throughput.py --entries 20000 --quick      # smoke test, about 2 minutes
+    python benchmarks/throughput.py --scaling                    # adds the scaling sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from _common import (
+    LABEL,
+    LOADER_NAMES,
+    RESULTS_DIR,
+    TREE,
+    MLPStep,
+    dataset_path,
+    feature_names,
+    fmt,
+    generate_dataset,
+    loader_class,
+    markdown_table,
+    median,
+    ours_unavailable_reason,
+    rootreadspeed,
+    rss_mb,
+    run_epoch,
+    run_worker,
+    warm_page_cache,
+    worker_main,
+)
+
+SCRIPT = Path(__file__).resolve()
+BATCH_SIZE = 1024
+SEED = 42
+#: Entries per read step of the uproot and f9columnar readers (about 8 MiB of 21 columns).
+STEP_ENTRIES = 100_000
+#: Keeps about half of the entries, independently of the label (f1 is N(0, 1) noise).
+FILTER = "f1 > 0"
+DEFAULT_ENTRIES = 2_000_000
+DEFAULT_FEATURES = 20
+
+
+# --------------------------------------------------------------------------------------------
+# Child side: the batch sources. Constructing one is the "baseline" (imports + opening the
+# input); ``epoch()`` is a generator, so building the loader counts in the first epoch.
+# --------------------------------------------------------------------------------------------
+
+
+def open_dataframe(case: dict[str, Any]) -> Any:
+    """The RDataFrame of the case, with its filter if any, its column list already read."""
+    import ROOT
+
+    df = ROOT.RDataFrame(TREE, case["file"])
+    if case.get("filter"):
+        df = df.Filter(case["filter"])
+    df.GetColumnNames()
+    return df
+
+
+class LoaderSource:
+    """ROOT's ``RDataLoader`` or ours, on one dataframe."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        self.case = case
+        self.df = open_dataframe(case)
+        self.loader: Any = None
+
+    def epoch(self) -> Iterator[Any]:
+        if self.loader is None:
+            cls = loader_class(self.case["loader"])
+            self.loader = cls(
+                self.df,
+                batch_size=BATCH_SIZE,
+                columns=[LABEL, *self.case["features"]],
+                target=LABEL,
+                shuffle=True,
+                drop_remainder=True,
+                set_seed=SEED,
+                load_eager=self.case.get("load_eager", False),
+            )
+        yield from self.loader.as_numpy()
+
+    def extra(self) -> dict[str, Any]:
+        stats = getattr(self.loader, "stats", None)
+        return {"stats": json.loads(json.dumps(stats(), default=str))} if stats else {}
+
+
+class UprootSource:
+    """``uproot.iterate`` in steps of ``STEP_ENTRIES``, each step shuffled with NumPy."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        import numpy as np
+        import uproot
+
+        self.np = np
+        self.features = case["features"]
+        self.tree = uproot.open(case["file"])[TREE]
+        self.rng = np.random.default_rng(SEED)
+
+    def epoch(self) -> Iterator[Any]:
+        np = self.np
+        carry_x = np.empty((0, len(self.features)), dtype=np.float32)
+        carry_y = np.empty(0, dtype=np.int32)
+        for arrays in self.tree.iterate([LABEL, *self.features], step_size=STEP_ENTRIES, library="np"):
+            order = self.rng.permutation(len(arrays[LABEL]))
+            x = np.concatenate([carry_x, np.stack([arrays[f] for f in self.features], axis=1)[order]])
+            y = np.concatenate([carry_y, arrays[LABEL][order]])
+            full = len(y) - len(y) % BATCH_SIZE
+            for start in range(0, full, BATCH_SIZE):
+                yield x[start : start + BATCH_SIZE], y[start : start + BATCH_SIZE]
+            carry_x, carry_y = x[full:], y[full:]
+
+
+class F9ColumnarSource:
+    """f9columnar's chunk dataloader (uproot underneath), chunks and entries shuffled, in-process."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        import numpy as np
+        from f9columnar.pipeline.dataloader import get_chunk_dataloader
+        from f9columnar.pipeline.readers import get_chunk_reader
+
+        self.np = np
+        self.features = case["features"]
+        reader = get_chunk_reader("root", fields=[LABEL, *self.features], key=TREE)
+        self.loader, _, _ = get_chunk_dataloader(
+            "benchmark",
+            [case["file"]],
+            reader,
+            step_size=STEP_ENTRIES,
+            num_workers=0,
+            shuffle_chunks=True,
+            shuffle_batch=True,
+            batch_size=BATCH_SIZE,
+            drop_last=True,
+            base_seed=SEED,
+        )
+
+    def epoch(self) -> Iterator[Any]:
+        np = self.np
+        for arrays, _report in self.loader:
+            x = np.stack([arrays[f].to_numpy() for f in self.features], axis=1)
+            yield x, arrays[LABEL].to_numpy()
+
+
+class AsNumpySource:
+    """``df.AsNumpy`` + ``np.stack`` once, then a NumPy permutation per epoch."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        import numpy as np
+
+        self.np = np
+        self.features = case["features"]
+        self.df = open_dataframe(case)
+        self.rng = np.random.default_rng(SEED)
+        self.x: Any = None
+        self.y: Any = None
+
+    def epoch(self) -> Iterator[Any]:
+        if self.x is None:
+            arrays = self.df.AsNumpy([LABEL, *self.features])
+            self.x = self.np.stack([arrays.pop(f) for f in self.features], axis=1)
+            self.y = arrays.pop(LABEL)
+        order = self.rng.permutation(len(self.y))
+        for start in range(0, len(order) - BATCH_SIZE + 1, BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            yield self.x[rows], self.y[rows]
+
+
+SOURCES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "loader": LoaderSource,
+    "uproot": UprootSource,
+    "f9columnar": F9ColumnarSource,
+    "asnumpy": AsNumpySource,
+}
+
+
+def measure(case: dict[str, Any]) -> dict[str, Any]:
+    """Child process: open the source, note the baseline RSS, run the epochs."""
+    step = MLPStep(len(case["features"])) if case.get("mlp") else None
+    try:
+        source = SOURCES[case["source"]](case)
+    except ImportError as error:
+        return {"error": f"not installed: {error}"}
+    baseline = rss_mb()
+    epochs = [run_epoch(source.epoch(), step) for _ in range(case["epochs"])]
+    result = {
+        "baseline_rss_mb": baseline,
+        "first_batch_s": epochs[0].first_batch_wallclock - case["t_spawn"] if epochs[0].batches else None,
+        "epochs": [e.to_json() for e in epochs],
+    }
+    if hasattr(source, "extra"):
+        result.update(source.extra())
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Parent side
+# --------------------------------------------------------------------------------------------
+
+
+class Runner:
+    """Runs the measurements, ``repeat`` fresh processes each, and keeps the medians."""
+
+    def __init__(self, repeat: int, ours_reason: str | None) -> None:
+        self.repeat = repeat
+        self.ours_reason = ours_reason
+        self.raw: list[dict[str, Any]] = []
+
+    def source(self, name: str, **case: Any) -> dict[str, Any]:
+        """Median over repeats of one batch source; ``{"error": ...}`` if it failed or is absent."""
+        if case.get("loader") == "ours" and self.ours_reason:
+            return {"error": f"unavailable: {self.ours_reason}"}
+        case = {"kind": "measure", "epochs": 2, **case}
+        runs = [run_worker(SCRIPT, case) for _ in range(self.repeat)]
+        self.raw.append({"name": name, "case": case, "runs": runs})
+        good = [r for r in runs if "error" not in r]
+        if not good:
+            print(f"  {name}: {runs[-1]['error']}", file=sys.stderr)
+            return {"error": runs[-1]["error"]}
+        last = [r["epochs"][-1] for r in good]
+        summary = {
+            "seconds": median([e["seconds"] for e in last]),
+            "entries": last[0]["entries"],
+            "first_batch_s": median([r["first_batch_s"] for r in good]),
+            "epoch1_seconds": median([r["epochs"][0]["seconds"] for r in good]),
+            "peak_rss_mb": median([r["peak_rss_mb"] for r in good]),
+            "above_baseline_mb": median([r["peak_rss_mb"] - r["baseline_rss_mb"] for r in good]),
+            "waiting_fraction": median([e["seconds_waiting"] / e["seconds"] for e in last]),
+            "stats": good[-1].get("stats"),
+        }
+        summary["rate"] = summary["entries"] / summary["seconds"]
+        print(f"  {name}: {summary['rate'] / 1e6:.3f} M entries/s", file=sys.stderr)
+        return summary
+
+    def readspeed(self, name: str, files: list[str], threads: int, entries: int, branches: list[str] | None = None):
+        """Median over repeats of ``rootreadspeed``."""
+        runs = [rootreadspeed(files, threads, branches) for _ in range(self.repeat)]
+        self.raw.append({"name": name, "runs": runs})
+        good = [r for r in runs if "error" not in r]
+        if not good:
+            return {"error": runs[-1]["error"]}
+        seconds = median([r["seconds"] for r in good])
+        peak = median([r["peak_rss_mb"] for r in good])
+        print(f"  {name}: {entries / seconds / 1e6:.3f} M entries/s", file=sys.stderr)
+        return {"seconds": seconds, "entries": entries, "rate": entries / seconds, "peak_rss_mb": peak}
+
+
+def ratio(result: dict[str, Any], reference: dict[str, Any]) -> str:
+    """Throughput of ``result`` relative to ``reference``, as ``0.42x``."""
+    if "rate" not in result or "rate" not in reference:
+        return "–"
+    return f"{result['rate'] / reference['rate']:.2f}x"
+
+
+def rate_cell(result: dict[str, Any]) -> str:
+    return fmt(result["rate"] / 1e6, 3) if "rate" in result else result.get("error", "–")
+
+
+def main_comparison(runner: Runner, file: str, entries: int, features: list[str]) -> dict[str, dict]:
+    """rootreadspeed and every loader on one file."""
+    base = {"file": file, "features": features}
+    results = {
+        "rootreadspeed --threads 2": runner.readspeed("rootreadspeed -t2", [file], 2, entries),
+        "rootreadspeed --threads 0": runner.readspeed("rootreadspeed -t0", [file], 0, entries),
+        LOADER_NAMES["root"]: runner.source("root", source="loader", loader="root", **base),
+        "uproot.iterate + np shuffle": runner.source("uproot", source="uproot", **base),
+        "f9columnar (num_workers=0)": runner.source("f9columnar", source="f9columnar", **base),
+        LOADER_NAMES["ours"]: runner.source("ours", source="loader", loader="ours", **base),
+    }
+    return results
+
+
+def main_table(results: dict[str, dict]) -> str:
+    reference = results["rootreadspeed --threads 2"]
+    rows = []
+    for name, r in results.items():
+        if "error" in r:
+            rows.append([name, r["error"], "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                name,
+                fmt(r["seconds"]),
+                rate_cell(r),
+                ratio(r, reference),
+                fmt(r.get("first_batch_s")),
+                fmt(r["peak_rss_mb"], 0),
+                fmt(r.get("above_baseline_mb"), 0),
+            ]
+        )
+    headers = [
+        "reader",
+        "epoch 2 (s)",
+        "M entries/s",
+        "vs rootreadspeed -t2",
+        "first batch after start (s)",
+        "peak RSS (MiB)",
+        "RSS above baseline (MiB)",
+    ]
+    return markdown_table(headers, rows)
+
+
+def eager_section(runner: Runner, file: str, features: list[str]) -> str:
+    base = {"file": file, "features": features}
+    results = {
+        "df.AsNumpy + np.stack, NumPy permutation": runner.source("asnumpy", source="asnumpy", **base),
+        f"{LOADER_NAMES['root']}, load_eager=True": runner.source(
+            "root eager", source="loader", loader="root", load_eager=True, **base
+        ),
+        f"{LOADER_NAMES['ours']}, load_eager=True": runner.source(
+            "ours eager", source="loader", loader="ours", load_eager=True, **base
+        ),
+    }
+    rows = []
+    for name, r in results.items():
+        if "error" in r:
+            rows.append([name, r["error"], "", "", "", ""])
+        else:
+            cells = [r["first_batch_s"], r["epoch1_seconds"], r["seconds"], r["peak_rss_mb"], r["above_baseline_mb"]]
+            rows.append([name, *(fmt(c, d) for c, d in zip(cells, (2, 2, 2, 0, 0)))])
+    headers = ["eager path", "first batch after start (s)", "epoch 1 (s)", "epoch 2 (s)", "peak RSS (MiB)",
+               "RSS above baseline (MiB)"]
+    return markdown_table(headers, rows)
+
+
+def filter_section(runner: Runner, file: str, features: list[str], unfiltered: dict[str, dict]) -> str:
+    rows = []
+    for kind in ("root", "ours"):
+        name = LOADER_NAMES[kind]
+        plain = unfiltered[name]
+        cut = runner.source(f"{kind} filtered", source="loader", loader=kind, file=file, features=features,
+                            filter=FILTER)
+        if "error" in plain or "error" in cut:
+            rows.append([name, plain.get("error", ""), cut.get("error", ""), "", "", ""])
+            continue
+        per_plain = plain["seconds"] / plain["entries"] * 1e6
+        per_cut = cut["seconds"] / cut["entries"] * 1e6
+        rows.append([name, fmt(per_plain, 3), str(cut["entries"]), fmt(cut["seconds"]), fmt(per_cut, 3),
+                     f"{per_cut / per_plain:.2f}x"])
+    headers = ["loader", "unfiltered (µs/entry)", f"entries passing `{FILTER}`", "filtered epoch 2 (s)",
+               "filtered (µs/passing entry)", "filtered / unfiltered"]
+    return markdown_table(headers, rows)
+
+
+def consumer_section(runner: Runner, file: str, features: list[str]) -> str:
+    base = {"file": file, "features": features, "mlp": True}
+    results = {
+        "in memory (df.AsNumpy)": runner.source("mlp asnumpy", source="asnumpy", **base),
+        LOADER_NAMES["root"]: runner.source("mlp root", source="loader", loader="root", **base),
+        "uproot.iterate + np shuffle": runner.source("mlp uproot", source="uproot", **base),
+        LOADER_NAMES["ours"]: runner.source("mlp ours", source="loader", loader="ours", **base),
+    }
+    rows = []
+    for name, r in results.items():
+        if "error" in r:
+            rows.append([name, r["error"], "", ""])
+        else:
+            rows.append([name, fmt(r["seconds"]), fmt(r["seconds"] * r["waiting_fraction"]),
+                         f"{100 * r['waiting_fraction']:.1f}%"])
+    headers = ["loader feeding the MLP", "epoch 2 (s)", "waiting for batches (s)", "waiting / wall time"]
+    return markdown_table(headers, rows)
+
+
+def scaling_section(runner: Runner, data_dir: Path, entries: int) -> str:
+    points = [(5, entries), (20, entries), (100, entries), (20, entries // 4), (20, entries * 4)]
+    rows = []
+    for n_features, n_entries in points:
+        file = str(generate_dataset(dataset_path(data_dir, n_entries, n_features, "zlib"), n_entries, n_features))
+        warm_page_cache([file])
+        features = feature_names(n_features)
+        label = f"{n_features} cols, {n_entries / 1e6:g}M"
+        reference = runner.readspeed(f"{label} rootreadspeed", [file], 2, n_entries)
+        row = [str(n_features + 1), f"{n_entries / 1e6:g}M", rate_cell(reference)]
+        for kind in ("root", "ours"):
+            r = runner.source(f"{label} {kind}", source="loader", loader=kind, file=file, features=features)
+            row += [rate_cell(r), ratio(r, reference)]
+        rows.append(row)
+    headers = ["columns", "entries", "rootreadspeed -t2 (M/s)", "ROOT 6.40 loader (M/s)", "vs rrs",
+               "rdataloader (M/s)", "vs rrs"]
+    return markdown_table(headers, rows)
+
+
+def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
+    """Bar charts of throughput, first-batch latency and extra memory, one bar group per file."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed; no plot written", file=sys.stderr)
+        return
+    names = list(next(iter(results.values())))
+    panels = [
+        ("rate", 1e-6, "throughput (M entries/s)"),
+        ("first_batch_s", 1.0, "first batch after process start (s)"),
+        ("above_baseline_mb", 1.0, "peak RSS above baseline (MiB)"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5))
+    width = 0.8 / len(results)
+    for ax, (key, scale, title) in zip(axes, panels):
+        for i, (compression, by_reader) in enumerate(results.items()):
+            values = [by_reader[n].get(key, 0.0) * scale if by_reader[n].get(key) is not None else 0.0
+                      for n in names]
+            ax.bar([j + i * width for j in range(len(names))], values, width, label=compression)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(names))])
+        ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle(f"Shuffled NumPy batches of {BATCH_SIZE} (missing bar: not applicable or unavailable)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
+def input_features(file: str) -> tuple[int, list[str]]:
+    """Entries and feature columns (every column but the label) of a user-given file."""
+    import ROOT
+
+    df = ROOT.RDataFrame(TREE, file)
+    names = [str(c) for c in df.GetColumnNames() if str(c) != LABEL]
+    return int(df.Count().GetValue()), names
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES, help="entries of the generated file")
+    parser.add_argument("--input", help=f"use this file (TTree '{TREE}', an int '{LABEL}' and float features)")
+    parser.add_argument("--data-dir", type=Path, default=RESULTS_DIR / "data", help="where generated files go")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement (median kept)")
+    parser.add_argument("--quick", action="store_true", help="one process per measurement, zlib file only")
+    parser.add_argument("--scaling", action="store_true", help="add the columns/entries sweep (slow)")
+    parser.add_argument("--plot", type=Path, default=RESULTS_DIR / "throughput.png", help="PNG to write")
+    parser.add_argument("--json", type=Path, default=RESULTS_DIR / "throughput.json", help="raw results")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        worker_main({"measure": measure}, args.worker)
+        return
+    repeat = 1 if args.quick else args.repeat
+    if args.input:
+        entries, features = input_features(args.input)
+        files = {"input": args.input}
+    else:
+        entries, features = args.entries, feature_names(DEFAULT_FEATURES)
+        compressions = ["zlib"] if args.quick else ["zlib", "lz4"]
+        files = {c: str(generate_dataset(dataset_path(args.data_dir, entries, DEFAULT_FEATURES, c), entries,
+                                         DEFAULT_FEATURES, c)) for c in compressions}
+    warm_page_cache(list(files.values()))
+    ours_reason = ours_unavailable_reason()
+    if ours_reason:
+        print(f"rdataloader is unavailable: {ours_reason}", file=sys.stderr)
+    runner = Runner(repeat, ours_reason)
+
+    report = [f"Batches of {BATCH_SIZE}, shuffled, NumPy output; {entries} entries, {len(features)} features + "
+              f"label; median of {repeat} fresh process(es); epoch 2 of 2 unless said otherwise.\n"]
+    comparisons = {}
+    for compression, file in files.items():
+        print(f"main comparison, {compression}", file=sys.stderr)
+        comparisons[compression] = main_comparison(runner, file, entries, features)
+        report += [f"### Throughput, first batch, memory ({compression}: {Path(file).name})\n",
+                   main_table(comparisons[compression]), ""]
+    main_file = next(iter(files.values()))
+    first = next(iter(comparisons.values()))
+    print("eager loading", file=sys.stderr)
+    report += ["### Eager loading\n", eager_section(runner, main_file, features), ""]
+    print("filtered dataframe", file=sys.stderr)
+    report += [f"### Filtered dataframe (`Filter(\"{FILTER}\")`)\n",
+               filter_section(runner, main_file, features, first), ""]
+    print("MLP consumer", file=sys.stderr)
+    report += ["### Consumer: one MLP training step per batch (torch, 1 thread)\n",
+               consumer_section(runner, main_file, features), ""]
+    if args.scaling and not args.input:
+        print("scaling", file=sys.stderr)
+        report += ["### Scaling (zlib, epoch 2)\n", scaling_section(runner, args.data_dir, entries), ""]
+
+    print("\n".join(report))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"summary": comparisons, "raw": runner.raw}, indent=1, default=str))
+    plot(comparisons, args.plot)
+
+
+if __name__ == "__main__":
+    main()

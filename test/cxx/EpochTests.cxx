@@ -1,0 +1,263 @@
+/// \file EpochTests.cxx
+/// \brief Which entries an epoch delivers: coverage, splits, filters, several dataframes, order, stopping.
+
+#include "RTestSupport.hxx"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <numeric>
+
+using namespace RDataLoaderTest;
+using ROOT::ML::ESplit;
+
+namespace {
+
+constexpr std::uint64_t kFileEntries[] = {1000, 700, 523};
+constexpr std::int64_t kTotal = 2223;
+
+std::vector<std::string> WriteThreeFiles(const RTempDir &dir)
+{
+   return WriteDataset(dir, {std::begin(kFileEntries), std::end(kFileEntries)});
+}
+
+std::vector<std::int64_t> Iota(std::int64_t first, std::int64_t n)
+{
+   std::vector<std::int64_t> v(n);
+   std::iota(v.begin(), v.end(), first);
+   return v;
+}
+
+std::vector<std::int64_t> Concat(std::vector<std::int64_t> a, const std::vector<std::int64_t> &b)
+{
+   a.insert(a.end(), b.begin(), b.end());
+   return a;
+}
+
+std::vector<std::int64_t> Sorted(std::vector<std::int64_t> v)
+{
+   std::sort(v.begin(), v.end());
+   return v;
+}
+
+/// Every batch is full but, without drop-remainder, the last one, which has GetLastBatchSize() rows.
+void CheckBatchSizes(const REpochContent &content, const RIndexLoader &loader, ESplit split)
+{
+   const auto batchSize = loader.GetOptions().fBatchSize;
+   RDL_CHECK_EQ(content.fBatchSizes.size(), loader.GetNumBatches(split));
+   RDL_CHECK_EQ(content.fIndices.size(),
+                (loader.GetNumBatches(split) - (loader.GetLastBatchSize(split) > 0)) * batchSize +
+                   loader.GetLastBatchSize(split));
+   for (std::size_t b = 0; b + 1 < content.fBatchSizes.size(); ++b)
+      RDL_CHECK_EQ(content.fBatchSizes[b], batchSize);
+   if (!content.fBatchSizes.empty()) {
+      const auto last = loader.GetLastBatchSize(split);
+      RDL_CHECK_EQ(content.fBatchSizes.back(), last > 0 ? last : batchSize);
+   }
+}
+
+} // namespace
+
+void EpochCoversEveryEntryOnce()
+{
+   RTempDir dir("epoch_covers_every_entry_once");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   RIndexLoader loader(df, IndexColumns(), IndexOptions(64, 0.25, false));
+   RDL_CHECK_EQ(loader.GetNumEntries(ESplit::kValidation), static_cast<std::uint64_t>(std::llround(0.25 * kTotal)));
+   RDL_CHECK_EQ(loader.GetNumEntries(ESplit::kTrain) + loader.GetNumEntries(ESplit::kValidation),
+                static_cast<std::uint64_t>(kTotal));
+
+   const auto train = ReadEpoch(loader.Train());
+   const auto validation = ReadEpoch(loader.Validation());
+   CheckBatchSizes(train, loader, ESplit::kTrain);
+   CheckBatchSizes(validation, loader, ESplit::kValidation);
+   RDL_CHECK(loader.GetLastBatchSize(ESplit::kTrain) > 0);
+   CheckSameEntries(Concat(train.fIndices, validation.fIndices), Iota(0, kTotal), "train + validation");
+}
+
+void DropRemainderDropsOnlyTheLastPartialBatch()
+{
+   RTempDir dir("drop_remainder_drops_only_the_last_partial_batch");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   // Same seed, so both loaders split the dataset identically.
+   RIndexLoader keeping(df, IndexColumns(), IndexOptions(64, 0.25, false));
+   RIndexLoader dropping(df, IndexColumns(), IndexOptions(64, 0.25, true));
+   for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
+      const auto all = Sorted(ReadEpoch(split == ESplit::kTrain ? keeping.Train() : keeping.Validation()).fIndices);
+      const auto kept = ReadEpoch(split == ESplit::kTrain ? dropping.Train() : dropping.Validation());
+      const std::string name = split == ESplit::kTrain ? "train" : "validation";
+      RDL_CHECK_MSG(all.size() % 64 != 0, name + " split must have a partial batch to drop");
+      RDL_CHECK_EQ(dropping.GetLastBatchSize(split), 0u);
+      RDL_CHECK_EQ(dropping.GetNumBatches(split), all.size() / 64);
+      CheckBatchSizes(kept, dropping, split);
+      const auto delivered = Sorted(kept.fIndices);
+      RDL_CHECK_MSG(std::adjacent_find(delivered.begin(), delivered.end()) == delivered.end(),
+                    name + ": an entry was delivered twice");
+      RDL_CHECK_MSG(std::includes(all.begin(), all.end(), delivered.begin(), delivered.end()),
+                    name + ": an entry of the other split, or unknown, was delivered");
+      RDL_CHECK_EQ(all.size() - delivered.size(), all.size() % 64);
+   }
+}
+
+void FilteredDataFrameCoversPassingEntries()
+{
+   RTempDir dir("filtered_dataframe_covers_passing_entries");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   auto passes = [](Long64_t idx) { return idx % 3 != 0 && idx % 7 != 0; };
+   std::vector<std::int64_t> expected;
+   for (std::int64_t idx = 0; idx < kTotal; ++idx)
+      if (passes(idx))
+         expected.push_back(idx);
+
+   RIndexLoader loader(df.Filter(passes, {"idx"}), IndexColumns(), IndexOptions(50, 0.2, false));
+   RDL_CHECK_EQ(loader.GetNumEntries(ESplit::kTrain) + loader.GetNumEntries(ESplit::kValidation), expected.size());
+   const auto train = ReadEpoch(loader.Train());
+   const auto validation = ReadEpoch(loader.Validation());
+   CheckBatchSizes(train, loader, ESplit::kTrain);
+   CheckSameEntries(Concat(train.fIndices, validation.fIndices), expected, "filtered train + validation");
+}
+
+void SeveralDataFramesFormOneDataset()
+{
+   RTempDir dir("several_dataframes_form_one_dataset");
+   const auto files = WriteThreeFiles(dir);
+   // A chain of two files, a filtered single file, and a dataframe without a file (read in one loop).
+   ROOT::RDataFrame chain("tree", {files[0], files[1]});
+   ROOT::RDataFrame single("tree", files[2]);
+   const std::int64_t memoryFirst = 100000, memoryEntries = 150;
+   auto memory = ROOT::RDataFrame(memoryEntries)
+                    .Define("idx", [=](ULong64_t e) { return memoryFirst + static_cast<Long64_t>(e); }, {"rdfentry_"})
+                    .Define("x", [](Long64_t idx) { return XOf(idx); }, {"idx"});
+   auto even = [](Long64_t idx) { return idx % 2 == 0; };
+
+   std::vector<std::int64_t> expected = Iota(0, 1700);
+   for (std::int64_t idx = 1700; idx < kTotal; ++idx)
+      if (even(idx))
+         expected.push_back(idx);
+   expected = Concat(expected, Iota(memoryFirst, memoryEntries));
+
+   RIndexLoader loader({chain, single.Filter(even, {"idx"}), memory}, IndexColumns(), IndexOptions(64, 0.3, false));
+   const auto train = ReadEpoch(loader.Train());
+   const auto validation = ReadEpoch(loader.Validation());
+   CheckSameEntries(Concat(train.fIndices, validation.fIndices), expected, "three dataframes");
+   // Validation is drawn from the whole dataset, not from the last dataframe only.
+   RDL_CHECK(std::any_of(validation.fIndices.begin(), validation.fIndices.end(),
+                         [](std::int64_t idx) { return idx < 1700; }));
+}
+
+void ValidationSplitIsDisjointAndKeepsItsFraction()
+{
+   RTempDir dir("validation_split_is_disjoint_and_keeps_its_fraction");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   const double fraction = 0.3;
+   RIndexLoader loader(df, IndexColumns(), IndexOptions(32, fraction, false));
+   const auto train = Sorted(ReadEpoch(loader.Train()).fIndices);
+   const auto validation = Sorted(ReadEpoch(loader.Validation()).fIndices);
+   std::vector<std::int64_t> common;
+   std::set_intersection(train.begin(), train.end(), validation.begin(), validation.end(), std::back_inserter(common));
+   RDL_CHECK_MSG(common.empty(), std::to_string(common.size()) + " entries in both splits");
+   RDL_CHECK_EQ(validation.size(), static_cast<std::size_t>(std::llround(fraction * kTotal)));
+   // The split is fixed for the loader's life: later epochs see the same entries.
+   RDL_CHECK(Sorted(ReadEpoch(loader.Validation()).fIndices) == validation);
+   RDL_CHECK(Sorted(ReadEpoch(loader.Train()).fIndices) == train);
+
+   // With the remainder dropped, each split still holds its fraction of the data to within one batch.
+   RIndexLoader dropping(df, IndexColumns(), IndexOptions(32, fraction, true));
+   const auto keptValidation = ReadEpoch(dropping.Validation()).fIndices.size();
+   const auto keptTrain = ReadEpoch(dropping.Train()).fIndices.size();
+   RDL_CHECK_MSG(std::abs(static_cast<double>(keptValidation) - fraction * kTotal) < 32,
+                 std::to_string(keptValidation) + " validation entries");
+   RDL_CHECK_MSG(std::abs(static_cast<double>(keptTrain) - (1 - fraction) * kTotal) < 32,
+                 std::to_string(keptTrain) + " train entries");
+}
+
+void SameSeedGivesIdenticalEpochs()
+{
+   RTempDir dir("same_seed_gives_identical_epochs");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   auto options = IndexOptions(64, 0.2, true);
+   options.fSeed = 12345;
+   RIndexLoader first(df, IndexColumns(), options);
+   RIndexLoader second(df, IndexColumns(), options);
+   auto identical = [](const REpochContent &a, const REpochContent &b) {
+      return a.fBatchSizes == b.fBatchSizes && a.fIndices == b.fIndices && a.fTargets.size() == b.fTargets.size() &&
+             std::memcmp(a.fTargets.data(), b.fTargets.data(), a.fTargets.size() * sizeof(float)) == 0;
+   };
+   for (int epoch = 0; epoch < 2; ++epoch) {
+      RDL_CHECK_MSG(identical(ReadEpoch(first.Train()), ReadEpoch(second.Train())), "train epoch " + std::to_string(epoch));
+      RDL_CHECK_MSG(identical(ReadEpoch(first.Validation()), ReadEpoch(second.Validation())),
+                    "validation epoch " + std::to_string(epoch));
+   }
+
+   options.fSeed = 54321;
+   RIndexLoader other(df, IndexColumns(), options);
+   RIndexLoader reference(df, IndexColumns(), IndexOptions(64, 0.2, true));
+   RDL_CHECK(ReadEpoch(other.Train()).fIndices != ReadEpoch(reference.Train()).fIndices);
+}
+
+void SuccessiveEpochsAreShuffledDifferently()
+{
+   RTempDir dir("successive_epochs_are_shuffled_differently");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   RIndexLoader loader(df, IndexColumns(), IndexOptions(64, 0., false));
+   const auto first = ReadEpoch(loader.Train()).fIndices;
+   const auto second = ReadEpoch(loader.Train()).fIndices;
+   RDL_CHECK_EQ(loader.GetNumEpochs(ESplit::kTrain), 2u);
+   RDL_CHECK(first != second);
+   CheckSameEntries(first, Iota(0, kTotal), "first epoch");
+   CheckSameEntries(second, Iota(0, kTotal), "second epoch");
+   // Entries are mixed within a batch, and the first window does not simply hold the first entries on disk.
+   RDL_CHECK(!std::is_sorted(first.begin(), first.begin() + 64));
+   RDL_CHECK(Sorted({first.begin(), first.begin() + 256}) != Iota(0, 256));
+}
+
+void UnshuffledEpochReadsEntriesInOrder()
+{
+   RTempDir dir("unshuffled_epoch_reads_entries_in_order");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   auto options = IndexOptions(100, 0., false);
+   options.fShuffle = false;
+   RIndexLoader loader(df, IndexColumns(), options);
+   RDL_CHECK(ReadEpoch(loader.Train()).fIndices == Iota(0, kTotal));
+}
+
+void EarlyStopThenNewEpochIsComplete()
+{
+   RTempDir dir("early_stop_then_new_epoch_is_complete");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   RIndexLoader loader(df, IndexColumns(), IndexOptions(64, 0.2, false));
+   RDL_CHECK_THROWS(loader.NextBatch(), std::logic_error, "no epoch is running");
+   const auto train = ReadEpoch(loader.Train()).fIndices;
+
+   // A batch taken before the epoch is abandoned must stay intact afterwards.
+   loader.StartEpoch(ESplit::kTrain);
+   const std::shared_ptr<ROOT::ML::RBatch> kept = loader.NextBatch();
+   const auto keptView = kept->GetFeatures<std::int64_t>();
+   const std::vector<std::int64_t> keptIndices(keptView.GetData(), keptView.GetData() + keptView.GetSize());
+
+   // Leaving a range-for early leaves the loading thread blocked on a full queue.
+   std::size_t seen = 0;
+   for (const auto &batch : loader.Train()) {
+      seen += batch.GetNumRows();
+      if (seen >= 3 * 64)
+         break;
+   }
+   RDL_CHECK_EQ(seen, 3u * 64);
+
+   const auto afterStop = ReadEpoch(loader.Train());
+   CheckBatchSizes(afterStop, loader, ESplit::kTrain);
+   CheckSameEntries(afterStop.fIndices, train, "train epoch after an early stop");
+   RDL_CHECK_EQ(loader.GetNumEpochs(ESplit::kTrain), 4u);
+   RDL_CHECK(std::equal(keptIndices.begin(), keptIndices.end(), keptView.GetData()));
+
+   // An abandoned train epoch does not disturb validation, nor does destroying a loader mid-epoch hang.
+   RDL_CHECK_EQ(ReadEpoch(loader.Validation()).fIndices.size(), loader.GetNumEntries(ESplit::kValidation));
+   {
+      RIndexLoader abandoned(df, IndexColumns(), IndexOptions(16, 0., false));
+      abandoned.StartEpoch(ESplit::kTrain);
+      RDL_CHECK(abandoned.NextBatch() != nullptr);
+   }
+   // The dataframe is whole again for the user's own actions once the loaders are done with it.
+   RDL_CHECK_EQ(*df.Count(), static_cast<ULong64_t>(kTotal));
+}

@@ -1,0 +1,101 @@
+/// \file main.cxx
+/// \brief Driver of the C++ tests: `rdataloader_test <name>` runs one test, without arguments all of them.
+///
+/// Each test is registered with ctest under its name (test/cxx/CMakeLists.txt reads the names from the
+/// table below), so that a failure names the behaviour that broke.
+
+#include "RTestSupport.hxx"
+
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+void EpochCoversEveryEntryOnce();
+void DropRemainderDropsOnlyTheLastPartialBatch();
+void FilteredDataFrameCoversPassingEntries();
+void SeveralDataFramesFormOneDataset();
+void ValidationSplitIsDisjointAndKeepsItsFraction();
+void SameSeedGivesIdenticalEpochs();
+void SuccessiveEpochsAreShuffledDifferently();
+void UnshuffledEpochReadsEntriesInOrder();
+void EarlyStopThenNewEpochIsComplete();
+void TensorViewShapesAndElementAccess();
+void Int64DTypeKeepsLargeIntegersExactly();
+void OutOfRangeDTypeConversionThrows();
+void VectorColumnsArePaddedAndTruncated();
+void ZeroBatchSizeIsRejected();
+void UnknownTargetIsRejected();
+void WeightsWithoutTargetAreRejected();
+void VectorColumnWithoutMaxSizeIsRejected();
+void InconsistentColumnsAreRejected();
+void ValidationSplitOutsideUnitIntervalIsRejected();
+
+namespace {
+
+struct RTest {
+   const char *fName;
+   void (*fRun)();
+};
+
+// clang-format off
+constexpr RTest kTests[] = {
+   {"epoch_covers_every_entry_once", EpochCoversEveryEntryOnce},
+   {"drop_remainder_drops_only_the_last_partial_batch", DropRemainderDropsOnlyTheLastPartialBatch},
+   {"filtered_dataframe_covers_passing_entries", FilteredDataFrameCoversPassingEntries},
+   {"several_dataframes_form_one_dataset", SeveralDataFramesFormOneDataset},
+   {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
+   {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
+   {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
+   {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},
+   {"early_stop_then_new_epoch_is_complete", EarlyStopThenNewEpochIsComplete},
+   {"tensor_view_shapes_and_element_access", TensorViewShapesAndElementAccess},
+   {"int64_dtype_keeps_large_integers_exactly", Int64DTypeKeepsLargeIntegersExactly},
+   {"out_of_range_dtype_conversion_throws", OutOfRangeDTypeConversionThrows},
+   {"vector_columns_are_padded_and_truncated", VectorColumnsArePaddedAndTruncated},
+   {"zero_batch_size_is_rejected", ZeroBatchSizeIsRejected},
+   {"unknown_target_is_rejected", UnknownTargetIsRejected},
+   {"weights_without_target_are_rejected", WeightsWithoutTargetAreRejected},
+   {"vector_column_without_max_size_is_rejected", VectorColumnWithoutMaxSizeIsRejected},
+   {"inconsistent_columns_are_rejected", InconsistentColumnsAreRejected},
+   {"validation_split_outside_unit_interval_is_rejected", ValidationSplitOutsideUnitIntervalIsRejected},
+};
+// clang-format on
+
+bool Run(const RTest &test)
+{
+   try {
+      test.fRun();
+      std::cout << "PASSED " << test.fName << std::endl;
+      return true;
+   } catch (const RDataLoaderTest::RTestFailure &failure) {
+      std::cerr << "FAILED " << test.fName << ": " << failure.what() << std::endl;
+   } catch (const std::exception &error) {
+      std::cerr << "FAILED " << test.fName << ": unexpected exception: " << error.what() << std::endl;
+   }
+   return false;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+   if (argc > 2) {
+      std::cerr << "usage: " << argv[0] << " [test name]" << std::endl;
+      return 2;
+   }
+   bool ok = true;
+   bool found = false;
+   for (const auto &test : kTests) {
+      if (argc == 2 && std::strcmp(argv[1], test.fName) != 0)
+         continue;
+      found = true;
+      ok = Run(test) && ok;
+   }
+   if (!found) {
+      std::cerr << "no test named '" << argv[1] << "'; known tests:" << std::endl;
+      for (const auto &test : kTests)
+         std::cerr << "  " << test.fName << std::endl;
+      return 2;
+   }
+   return ok ? 0 : 1;
+}

@@ -1,0 +1,133 @@
+"""What one epoch delivers: every entry exactly once, disjoint and fixed splits, seeded order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ROOT
+from conftest import epoch_indices
+
+
+def loader(dfs, **kwargs):
+    kwargs.setdefault("batch_size", 32)
+    kwargs.setdefault("set_seed", 7)
+    return ROOT.ML.RDataLoader(dfs, columns=["idx", "label"], target="label", dtypes={"idx": "int64"}, **kwargs)
+
+
+def both_splits(dfs, test_size, **kwargs):
+    train, val = loader(dfs, **kwargs).train_test_split(test_size)
+    return epoch_indices(train.as_numpy()), epoch_indices(val.as_numpy()), train, val
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("batches_in_memory", [1, 3, None])
+def test_epoch_covers_each_entry_once(clustered_file, shuffle, batches_in_memory):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    seen = epoch_indices(
+        loader(df, shuffle=shuffle, drop_remainder=False, batches_in_memory=batches_in_memory).as_numpy()
+    )
+    assert np.array_equal(np.sort(seen), np.arange(1000))
+    if not shuffle:
+        assert np.array_equal(seen, np.arange(1000))
+
+
+def test_several_files_and_dataframes_cover_each_entry_once(three_files):
+    chain = ROOT.RDataFrame("tree", three_files)
+    separate = [ROOT.RDataFrame("tree", f) for f in three_files]
+    for dfs in (chain, separate):
+        seen = epoch_indices(loader(dfs, drop_remainder=False).as_numpy())
+        assert np.array_equal(np.sort(seen), np.arange(1000))
+
+
+def test_filtered_split_covers_passing_entries_once_without_leakage(three_files):
+    df = ROOT.RDataFrame("tree", three_files).Filter("idx % 3 != 0")
+    passing = np.array([i for i in range(1000) if i % 3 != 0])
+    train, val, *_ = both_splits(df, 0.25, drop_remainder=False)
+    assert len(np.intersect1d(train, val)) == 0
+    assert np.array_equal(np.sort(np.concatenate([train, val])), passing)
+    assert len(np.unique(train)) == len(train) and len(np.unique(val)) == len(val)
+
+
+def test_drop_remainder_drops_only_the_last_partial_batch_of_each_split(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    train, val, train_loader, val_loader = both_splits(df, 0.3, batch_size=64)
+    assert len(train) == 700 // 64 * 64 and len(val) == 300 // 64 * 64
+    assert train_loader.num_batches == 700 // 64 and val_loader.num_batches == 300 // 64
+    assert len(np.intersect1d(train, val)) == 0
+
+
+def test_split_fraction_is_honoured_and_fixed_across_epochs(sorted_signal_background):
+    dfs = [ROOT.RDataFrame("tree", f) for f in sorted_signal_background]
+    train_loader, val_loader = loader(dfs, drop_remainder=False).train_test_split(0.2)
+    assert abs(val_loader.num_entries - 0.2 * 4000) <= 1
+    first = set(epoch_indices(val_loader.as_numpy()))
+    second = set(epoch_indices(val_loader.as_numpy()))
+    assert first == second
+    assert first.isdisjoint(epoch_indices(train_loader.as_numpy()))
+    # Validation comes from both files, not just the last one read.
+    assert min(first) < 2000 <= max(first)
+
+
+def test_range_is_honoured(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file).Range(250)
+    seen = epoch_indices(loader(df, drop_remainder=False).as_numpy())
+    assert np.array_equal(np.sort(seen), np.arange(250))
+
+
+def test_filter_after_range_and_range_after_filter(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    after = epoch_indices(loader(df.Filter("idx % 2 == 0").Range(100), drop_remainder=False).as_numpy())
+    assert np.array_equal(np.sort(after), np.arange(0, 200, 2))
+    before = epoch_indices(loader(df.Range(100).Filter("idx % 2 == 0"), drop_remainder=False).as_numpy())
+    assert np.array_equal(np.sort(before), np.arange(0, 100, 2))
+
+
+def test_dataframe_of_defined_columns_only():
+    df = ROOT.RDataFrame(777).Define("idx", "(Long64_t)rdfentry_").Define("label", "(int)(rdfentry_ % 2)")
+    train, val, *_ = both_splits(df, 0.1, drop_remainder=False)
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(777))
+
+
+def test_same_seed_gives_identical_epochs_and_epochs_differ(three_files):
+    def epochs(seed):
+        train = loader(ROOT.RDataFrame("tree", three_files), set_seed=seed, batches_in_memory=4)
+        return [epoch_indices(train.as_numpy()) for _ in range(3)]
+
+    first, again = epochs(11), epochs(11)
+    for a, b in zip(first, again):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])
+    assert not np.array_equal(first[0], epochs(12)[0])
+
+
+def test_zero_seed_draws_a_random_seed(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    assert not np.array_equal(epoch_indices(loader(df, set_seed=0).as_numpy()),
+                              epoch_indices(loader(df, set_seed=0).as_numpy()))
+
+
+def test_user_actions_on_the_dataframe_still_see_all_entries(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    for _ in loader(df).as_numpy():
+        pass
+    assert df.Count().GetValue() == 1000
+
+
+def test_len_and_properties_match_the_epoch(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    train = ROOT.ML.RDataLoader(df, batch_size=100, columns=["x", "y", "label"], target="label",
+                                drop_remainder=False)
+    batches = list(train.as_numpy())
+    assert len(train.as_numpy()) == len(batches) == train.num_batches == 10
+    assert train.last_batch_no_of_rows == 0
+    assert train.columns == ["x", "y", "label"]
+    assert train.train_columns == ["x", "y"] and train.target_columns == ["label"]
+    assert "1000 entries" in repr(train) and "batches of 100" in repr(train)
+
+
+def test_validation_split_spelling_returns_train_and_validation(clustered_file):
+    df = ROOT.RDataFrame("tree", clustered_file)
+    train, val = ROOT.ML.RDataLoader(df, batch_size=10, columns=["x"], validation_split=0.2)
+    assert (train.num_entries, val.num_entries) == (800, 200)
+    assert len(list(val.AsNumpy())) == 20
