@@ -2,8 +2,10 @@
 
 * data generation: NumPy columns written as a TTree with RDataFrame ``Snapshot`` (zlib or LZ4);
 * measurements in fresh processes: each measurement is the script itself re-run with
-  ``--worker '<json>'``; the child prints one JSON line, the parent adds the child's peak RSS
-  (from ``os.wait4``) and how long the child took;
+  ``--worker '<json>'``; the child prints one JSON line with its own peak RSS (``VmHWM``);
+  external programs (``rootreadspeed``) get theirs from ``os.wait4``. The parent never imports
+  ROOT (data generation also runs in a child): Linux counts the parent's RSS at ``fork`` in the
+  child's ``ru_maxrss``, so a heavy parent would inflate every child's peak;
 * the loaders under test, one epoch loop with a clock on the consumer side, a small MLP step;
 * markdown tables.
 
@@ -76,25 +78,52 @@ def write_tree(path: Path, columns: Mapping[str, np.ndarray], compression: str =
 def generate_dataset(
     path: Path, entries: int, n_features: int = 20, compression: str = "zlib", seed: int = 1
 ) -> Path:
-    """Write (or reuse) a flat dataset: an ``int`` label and ``n_features`` float features.
+    """Write (or reuse) a flat dataset in a child process, see :func:`_write_flat_dataset`."""
+    if not path.exists():
+        in_fresh_process(
+            "write_flat_dataset",
+            path=str(path),
+            entries=entries,
+            n_features=n_features,
+            compression=compression,
+            seed=seed,
+        )
+    return path
+
+
+def _write_flat_dataset(case: dict[str, Any]) -> dict[str, Any]:
+    """Child side of :func:`generate_dataset`: an ``int`` label and float features.
 
     The label is 0 or 1 with probability 1/2. Even-numbered features are N(0.5 * label, 1), so
     there is something to learn; odd-numbered ones are N(0, 1) noise (``f1 > 0`` keeps half of
-    the entries, independently of the label). The file is reused if it already exists.
+    the entries, independently of the label).
     """
-    if path.exists():
-        return path
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    entries = case["entries"]
+    rng = np.random.default_rng(case["seed"])
     label = (rng.random(entries) < 0.5).astype(np.int32)
     columns: dict[str, np.ndarray] = {LABEL: label}
-    for i, name in enumerate(feature_names(n_features)):
+    for i, name in enumerate(feature_names(case["n_features"])):
         values = rng.standard_normal(entries, dtype=np.float32)
         if i % 2 == 0:
             values += np.float32(0.5) * label
         columns[name] = values
-    return write_tree(path, columns, compression)
+    write_tree(Path(case["path"]), columns, case["compression"])
+    return {}
+
+
+def describe_tree(file: str) -> tuple[int, list[str]]:
+    """Entries and column names of the TTree ``tree`` in ``file`` (read in a child process)."""
+    result = in_fresh_process("describe_tree", file=file)
+    return result["entries"], result["columns"]
+
+
+def _describe_tree(case: dict[str, Any]) -> dict[str, Any]:
+    import ROOT
+
+    df = ROOT.RDataFrame(TREE, case["file"])
+    return {"entries": int(df.Count().GetValue()), "columns": [str(c) for c in df.GetColumnNames()]}
 
 
 def dataset_path(data_dir: Path, entries: int, n_features: int, compression: str) -> Path:
@@ -175,7 +204,8 @@ def run_worker(script: Path, case: Mapping[str, Any], timeout: float = 1800.0) -
 
     The case gets ``t_spawn``, the wall-clock time just before the child is started, so the
     child can report latencies counted from its own start (interpreter and imports included).
-    The result gets ``peak_rss_mb`` and, when the child failed, ``error``.
+    The result has ``peak_rss_mb`` (the child's ``VmHWM``), ``wait4_peak_rss_mb`` (the same
+    seen by the parent, as a cross-check) and, when the child failed, ``error``.
     """
     case = dict(case, t_spawn=time.time())
     run = run_process([sys.executable, str(script), "--worker", json.dumps(case)], timeout)
@@ -185,7 +215,8 @@ def run_worker(script: Path, case: Mapping[str, Any], timeout: float = 1800.0) -
             break
     else:
         result = {"error": run.error_summary()}
-    result["peak_rss_mb"] = run.peak_rss_mb
+    result.setdefault("peak_rss_mb", run.peak_rss_mb)
+    result["wait4_peak_rss_mb"] = run.peak_rss_mb
     result["process_seconds"] = run.wall_seconds
     return result
 
@@ -194,17 +225,33 @@ def worker_main(handlers: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]
     """Child side of :func:`run_worker`: run ``handlers[case["kind"]]`` and print its result."""
     case = json.loads(case_json)
     result = handlers[case["kind"]](case)
+    result["peak_rss_mb"] = _proc_status_mb("VmHWM")
     sys.stdout.flush()
     print(RESULT_MARKER + json.dumps(result), flush=True)
 
 
-def rss_mb() -> float:
-    """Current resident set size of this process, in MiB."""
+def _proc_status_mb(key: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, in MiB."""
+    return _proc_status_mb("VmRSS")
+
+
+def in_fresh_process(kind: str, **case: Any) -> dict[str, Any]:
+    """Run one of this module's own helpers (see ``_HELPERS``) in a child process.
+
+    Keeps ROOT out of the parent, see the module docstring. Raises if the helper failed.
+    """
+    result = run_worker(Path(__file__), {"kind": kind, **case})
+    if "error" in result:
+        raise RuntimeError(f"{kind} failed: {result['error']}")
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,13 +305,15 @@ def ours_unavailable_reason() -> str | None:
 
     Checked in a fresh interpreter, so that a half-installed package cannot disturb the caller.
     """
-    probe = (
-        "import rdataloader, ROOT\n"
-        "cls = ROOT.ML.RDataLoader\n"
-        "assert cls.__module__.startswith('rdataloader'), cls.__module__\n"
-    )
-    run = run_process([sys.executable, "-c", probe], timeout=300)
-    return None if run.returncode == 0 else run.error_summary()
+    result = run_worker(Path(__file__), {"kind": "probe_ours"}, timeout=300)
+    return result.get("error")
+
+
+def _probe_ours(case: dict[str, Any]) -> dict[str, Any]:
+    cls = loader_class("ours")
+    if not cls.__module__.startswith("rdataloader"):
+        raise RuntimeError(f"ROOT.ML.RDataLoader comes from {cls.__module__}, not rdataloader")
+    return {}
 
 
 def loader_class(kind: str) -> Any:
@@ -414,3 +463,15 @@ def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+
+
+_HELPERS = {
+    "write_flat_dataset": _write_flat_dataset,
+    "describe_tree": _describe_tree,
+    "probe_ours": _probe_ours,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "--worker":
+        sys.exit("usage: python _common.py --worker '<json>' (run by in_fresh_process)")
+    worker_main(_HELPERS, sys.argv[2])

@@ -29,6 +29,7 @@ from _common import (
     TREE,
     MLPStep,
     dataset_path,
+    describe_tree,
     feature_names,
     fmt,
     generate_dataset,
@@ -429,15 +430,6 @@ def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
     print(f"plot written to {path}", file=sys.stderr)
 
 
-def input_features(file: str) -> tuple[int, list[str]]:
-    """Entries and feature columns (every column but the label) of a user-given file."""
-    import ROOT
-
-    df = ROOT.RDataFrame(TREE, file)
-    names = [str(c) for c in df.GetColumnNames() if str(c) != LABEL]
-    return int(df.Count().GetValue()), names
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES, help="entries of the generated file")
@@ -459,7 +451,8 @@ def main() -> None:
         return
     repeat = 1 if args.quick else args.repeat
     if args.input:
-        entries, features = input_features(args.input)
+        entries, columns = describe_tree(args.input)
+        features = [c for c in columns if c != LABEL]
         files = {"input": args.input}
     else:
         entries, features = args.entries, feature_names(DEFAULT_FEATURES)

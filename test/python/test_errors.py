@@ -1,0 +1,122 @@
+"""Bad input raises a clear Python exception, before any thread starts."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import ROOT
+
+
+@pytest.fixture
+def df(clustered_file):
+    return ROOT.RDataFrame("tree", clustered_file)
+
+
+def test_unknown_column_lists_close_matches(df):
+    with pytest.raises(KeyError, match=r"no column 'lable'.*did you mean 'label'"):
+        ROOT.ML.RDataLoader(df, columns=["x", "lable"])
+
+
+def test_string_like_column_is_refused_with_the_way_out(shared_file):
+    zmumu = ROOT.RDataFrame("events", shared_file("uproot-Zmumu.root"))
+    with pytest.raises(TypeError, match=r"'Type'.*string.*columns=\["):
+        ROOT.ML.RDataLoader(zmumu)
+    with pytest.raises(TypeError, match="'Type'"):
+        ROOT.ML.RDataLoader(zmumu, columns=["pt1", "Type"])
+
+
+def test_object_column_is_refused():
+    frame = ROOT.RDataFrame(4).Define("s", 'std::string("abc")')
+    with pytest.raises(TypeError, match="'s' has type"):
+        ROOT.ML.RDataLoader(frame, columns=["s"])
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, None])
+def test_batch_size_must_be_positive_integer(df, value):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        ROOT.ML.RDataLoader(df, batch_size=value, columns=["x"])
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_batches_in_memory_must_be_positive(df, value):
+    with pytest.raises(ValueError, match="batches_in_memory must be a positive integer"):
+        ROOT.ML.RDataLoader(df, batches_in_memory=value, columns=["x"])
+
+
+@pytest.mark.parametrize("test_size", [0, 1, -0.1, 1.5, "0.2"])
+def test_test_size_outside_open_interval(df, test_size):
+    with pytest.raises(ValueError, match=r"test_size must be a number in \(0, 1\)"):
+        ROOT.ML.RDataLoader(df, columns=["x"]).train_test_split(test_size)
+
+
+def test_target_and_weights_must_be_columns(df):
+    with pytest.raises(KeyError, match="target 'label' is not among the columns"):
+        ROOT.ML.RDataLoader(df, columns=["x"], target="label")
+    with pytest.raises(KeyError, match="weights 'y' is not among the columns"):
+        ROOT.ML.RDataLoader(df, columns=["x", "label"], target="label", weights="y")
+
+
+def test_weights_need_a_target(df):
+    with pytest.raises(ValueError, match="needs a target"):
+        ROOT.ML.RDataLoader(df, columns=["x", "y"], weights="y")
+
+
+def test_vector_column_needs_a_max_size(shared_file):
+    hzz = ROOT.RDataFrame("events", shared_file("uproot-HZZ.root"))
+    with pytest.raises(ValueError, match=r"'Jet_Px' holds vectors.*max_vec_sizes"):
+        ROOT.ML.RDataLoader(hzz, columns=["NJet", "Jet_Px"])
+
+
+def test_bad_dtype_is_refused(df):
+    with pytest.raises(TypeError, match="not supported"):
+        ROOT.ML.RDataLoader(df, columns=["x"], dtypes={"x": "complex64"})
+
+
+def test_empty_selection_gives_empty_epochs_with_a_warning(df):
+    with pytest.warns(UserWarning, match="no entries"):
+        train, val = ROOT.ML.RDataLoader(df.Filter("idx < 0"), columns=["x"]).train_test_split(0.2)
+    assert len(train.as_numpy()) == 0 and list(train.as_numpy()) == [] and list(val.as_numpy()) == []
+
+
+def test_missing_file_and_missing_tree_raise(tmp_path, clustered_file):
+    with pytest.raises(Exception, match="(?i)(not exist|cannot|could not|missing|no such)"):
+        ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", str(tmp_path / "missing.root")), columns=["x"])
+    with pytest.raises(Exception, match="(?i)(tree|not found|cannot|could not)"):
+        ROOT.ML.RDataLoader(ROOT.RDataFrame("no_such_tree", clustered_file), columns=["x"])
+
+
+def test_something_that_is_not_a_dataframe():
+    with pytest.raises(TypeError, match="not an RDataFrame"):
+        ROOT.ML.RDataLoader([object()])
+    with pytest.raises(ValueError, match="empty"):
+        ROOT.ML.RDataLoader([])
+
+
+def test_split_of_a_split_is_refused(df):
+    train, _ = ROOT.ML.RDataLoader(df, columns=["x"]).train_test_split(0.2)
+    with pytest.raises(RuntimeError, match="already one side of a split"):
+        train.train_test_split(0.5)
+
+
+def test_missing_optional_framework_names_the_extra(df, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_jax(name, *args, **kwargs):
+        if name == "jax" or name.startswith("jax."):
+            raise ImportError("no jax here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_jax)
+    monkeypatch.delitem(__import__("sys").modules, "jax", raising=False)
+    with pytest.raises(ImportError, match=r"pip install 'rdataloader\[jax\]'"):
+        list(ROOT.ML.RDataLoader(df, columns=["x"]).as_jax())
+
+
+def test_no_warning_for_a_normal_loader(df):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ROOT.ML.RDataLoader(df, columns=["x"]).num_batches == 1000 // 64

@@ -1,0 +1,110 @@
+"""Epochs as objects with a life: early exits, concurrent loaders, errors from the loading thread,
+memory that is never reused under a live array, and prompt interpreter exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import ROOT
+from conftest import epoch_indices
+
+
+def make_loader(path, **kwargs):
+    kwargs.setdefault("batch_size", 16)
+    kwargs.setdefault("set_seed", 3)
+    return ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), columns=["idx"], dtypes={"idx": "int64"}, **kwargs)
+
+
+def test_breaking_out_of_an_epoch_then_starting_a_new_one(clustered_file):
+    loader = make_loader(clustered_file, drop_remainder=False, batches_in_memory=2)
+    for _, _ in zip(range(3), loader.as_numpy()):
+        pass
+    assert loader.stats()["batches"] == 3 and "complete" not in loader.stats()
+    assert np.array_equal(np.sort(epoch_indices(loader.as_numpy())), np.arange(1000))
+    assert loader.stats()["complete"]
+
+
+def test_starting_another_iteration_abandons_the_first_loudly(clustered_file):
+    train, val = make_loader(clustered_file).train_test_split(0.5)
+    first = iter(train.as_numpy())
+    next(first)
+    assert len(epoch_indices(val.as_numpy())) == 500 // 16 * 16
+    with pytest.raises(RuntimeError, match="abandoned because another iteration"):
+        next(first)
+
+
+def test_batches_handed_out_never_change_and_share_the_batch_memory(clustered_file):
+    loader = make_loader(clustered_file, batches_in_memory=1)
+    kept, copies = [], []
+    for batch in loader.as_numpy():
+        assert batch.base is not None and not batch.flags.owndata
+        kept.append(batch)
+        copies.append(batch.copy())
+    for _ in loader.as_numpy():
+        pass
+    assert all(np.array_equal(a, b) for a, b in zip(kept, copies))
+    addresses = {b.__array_interface__["data"][0] for b in kept}
+    assert len(addresses) == len(kept)
+
+
+def test_two_loaders_run_at_once(three_files, clustered_file):
+    a = make_loader(three_files, drop_remainder=False)
+    b = make_loader(clustered_file, drop_remainder=False)
+    seen_a, seen_b = [], []
+    for batch_a, batch_b in zip(a.as_numpy(), b.as_numpy()):
+        seen_a.append(batch_a[:, 0])
+        seen_b.append(batch_b[:, 0])
+    assert len(np.unique(np.concatenate(seen_a))) == sum(len(s) for s in seen_a)
+    assert len(np.unique(np.concatenate(seen_b))) == sum(len(s) for s in seen_b)
+
+
+def test_loader_driven_from_another_python_thread(clustered_file):
+    loader = make_loader(clustered_file, drop_remainder=False)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(seen=epoch_indices(loader.as_numpy())))
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert np.array_equal(np.sort(result["seen"]), np.arange(1000))
+
+
+def test_error_in_a_define_surfaces_in_the_consumer_thread(clustered_file):
+    ROOT.gInterpreter.Declare(
+        "float rdataloader_test_fail(Long64_t i) { if (i == 567) throw std::runtime_error(\"bad entry 567\"); "
+        "return i; }"
+    )
+    df = ROOT.RDataFrame("tree", clustered_file).Define("z", "rdataloader_test_fail(idx)")
+    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["z"])
+    with pytest.raises(RuntimeError, match=r"bad entry 567.*|entries \[500, 600\).*"):
+        for _ in loader.as_numpy():
+            pass
+    with pytest.raises(RuntimeError, match="bad entry 567"):
+        list(loader.as_numpy())
+
+
+def test_close_and_context_manager(clustered_file):
+    with make_loader(clustered_file) as loader:
+        it = iter(loader.as_numpy())
+        next(it)
+    with pytest.raises(RuntimeError, match="closed"):
+        list(loader.as_numpy())
+
+
+def test_interpreter_exits_promptly_while_the_loading_thread_is_busy(clustered_file):
+    script = textwrap.dedent(f"""
+        import ROOT
+        df = ROOT.RDataFrame(10_000_000).Define("x", "(float)rdfentry_")
+        loader = ROOT.ML.RDataLoader(df, batch_size=1000, batches_in_memory=1, columns=["x"])
+        it = iter(loader.as_numpy())
+        next(it)
+        print("started", flush=True)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
