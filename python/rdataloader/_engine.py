@@ -103,7 +103,8 @@ class Engine:
         token = object()
         with self._lock:
             self._active = token
-        stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0}
+        expected = self.num_batches(split)
+        stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
         started = time.perf_counter()
@@ -129,11 +130,12 @@ class Engine:
                     stats["seconds_to_first_batch"] = time.perf_counter() - started
                 stats["batches"] += 1
                 stats["entries"] += int(batch.GetNumRows())
+                # Consumers that stop after len() batches (Lightning, Keras) never ask past the end.
+                stats["complete"] = stats["batches"] == expected
                 arrays = block_arrays(batch, self.layout)
                 if monitor is not None:
                     monitor.add(arrays[1])
                 yield arrays
-            stats["complete"] = True
         finally:
             stats["seconds"] = time.perf_counter() - started
             stats["seconds_waiting"] = waiting
