@@ -20,6 +20,7 @@
 #include <TRandom3.h>
 #include <TSystem.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
