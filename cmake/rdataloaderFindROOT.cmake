@@ -13,6 +13,11 @@ if(ROOT_DIR STREQUAL _rdataloader_fixed AND RDATALOADER_ROOT_WHEEL_DIR)
   set(ROOT_DIR "${RDATALOADER_ROOT_WHEEL_DIR}")
 endif()
 
+if(ROOT_DIR AND NOT EXISTS "${ROOT_DIR}/ROOTConfig.cmake" AND EXISTS "${ROOT_DIR}/cmake/ROOTConfig.cmake")
+  # The installation directory itself (for a wheel, the directory of the ROOT Python package) is accepted too.
+  set(ROOT_DIR "${ROOT_DIR}/cmake")
+endif()
+
 if(NOT ROOT_DIR)
   find_package(ROOT CONFIG QUIET)
   if(NOT ROOT_FOUND)
