@@ -3,6 +3,8 @@
 
 #include "RTestSupport.hxx"
 
+#include <TROOT.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -260,4 +262,34 @@ void EarlyStopThenNewEpochIsComplete()
    }
    // The dataframe is whole again for the user's own actions once the loaders are done with it.
    RDL_CHECK_EQ(*df.Count(), static_cast<ULong64_t>(kTotal));
+}
+
+void ImplicitMultiThreadingKeepsEveryEntryOnce()
+{
+   RTempDir dir("implicit_multithreading_keeps_every_entry_once");
+   const auto files = WriteThreeFiles(dir);
+   // Dataframes created from now on run their event loops on several threads.
+   ROOT::EnableImplicitMT(2);
+   auto passes = [](Long64_t idx) { return idx % 3 != 0; };
+   std::vector<std::int64_t> expected;
+   for (std::int64_t idx = 0; idx < kTotal; ++idx)
+      if (passes(idx))
+         expected.push_back(idx);
+   ROOT::RDataFrame chain("tree", files);
+   RIndexLoader filtered(chain.Filter(passes, {"idx"}), IndexColumns(), IndexOptions(64, 0.2, false));
+   RIndexLoader same(chain.Filter(passes, {"idx"}), IndexColumns(), IndexOptions(64, 0.2, false));
+   RDL_CHECK_EQ(filtered.GetNumEntries(ESplit::kTrain) + filtered.GetNumEntries(ESplit::kValidation),
+                expected.size());
+   const auto train = ReadEpoch(filtered.Train());
+   const auto validation = ReadEpoch(filtered.Validation());
+   CheckSameEntries(Concat(train.fIndices, validation.fIndices), expected, "filtered chain with IMT");
+   RDL_CHECK(ReadEpoch(same.Train()).fIndices == train.fIndices);
+
+   // Without clusters the single loop is shared between threads, whose entries arrive in any order.
+   auto memory = ROOT::RDataFrame(kTotal)
+                    .Define("idx", [](ULong64_t e) { return static_cast<Long64_t>(e); }, {"rdfentry_"})
+                    .Define("x", [](Long64_t idx) { return XOf(idx); }, {"idx"});
+   RDL_CHECK(memory.GetNSlots() > 1);
+   RIndexLoader unclustered(memory, IndexColumns(), IndexOptions(64, 0., false));
+   CheckSameEntries(ReadEpoch(unclustered.Train()).fIndices, Iota(0, kTotal), "RDataFrame(n) with IMT");
 }
