@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _cxx
 from ._connect.numpy import block_arrays
-from ._errors import translate_cxx_error
+from ._errors import translate_cxx_error, with_source
 from ._layout import Block, Layout
 from ._spec import LoaderSpec, window_batches
 from ._types import OUTPUT_DTYPES
@@ -122,7 +122,7 @@ class Engine:
                 try:
                     batch = self._cxx.NextBatch()
                 except Exception as error:
-                    raise translate_cxx_error(error) from error
+                    raise with_source(translate_cxx_error(error), self.spec.nodes) from error
                 waiting += time.perf_counter() - before
                 if not batch:
                     break
@@ -143,10 +143,11 @@ class Engine:
                 current = self._active is token
                 if current:
                     self._active = None
+            # An epoch superseded by another, or cut short by close() at interpreter exit, no longer
+            # owns the C++ epoch: its thread and statistics belong to someone else.
             if current:
                 self._cxx.StopEpoch()
-            cxx_stats = self._cxx.GetEpochStats()
-            stats["bytes_read"] = int(cxx_stats.fBytesRead)
+                stats["bytes_read"] = int(self._cxx.GetEpochStats().fBytesRead)
             if monitor is not None:
                 stats["label_mix_r"] = monitor.ratio()
 

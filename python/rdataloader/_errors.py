@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+import re
+from typing import Iterable, Sequence
 
 
 class ColumnError(KeyError):
@@ -42,3 +43,12 @@ def translate_cxx_error(error: BaseException) -> BaseException:
     if name in ("runtime_error", "logic_error", "exception", "bad_alloc", "system_error", "range_error"):
         return RuntimeError(message)
     return error
+
+
+def with_source(error: BaseException, nodes: Sequence) -> BaseException:
+    """Add the files of the dataframe a reading error names (``... of dataframe 2 failed: ...``)."""
+    match = re.search(r"of dataframe (\d+)", str(error))
+    if match is None or int(match.group(1)) >= len(nodes):
+        return error
+    description = str(nodes[int(match.group(1))].Describe().AsString()).split("\nProperty")[0]
+    return type(error)(f"{error} [{' '.join(description.split())}]")

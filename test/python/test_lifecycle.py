@@ -88,6 +88,23 @@ def test_error_in_a_define_surfaces_in_the_consumer_thread(clustered_file):
         list(loader.as_numpy())
 
 
+def test_file_truncated_while_loading_raises_naming_file_and_entries(clustered_file, tmp_path):
+    import os
+    import shutil
+
+    path = tmp_path / "truncated.root"
+    shutil.copy(clustered_file, path)
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", str(path)), batch_size=10, columns=["x", "y"],
+                                 batches_in_memory=1, shuffle=False)
+    assert loader.num_batches == 100  # the loader has counted the entries and opened the file
+    os.truncate(path, path.stat().st_size // 2)
+    delivered = 0
+    with pytest.raises(RuntimeError, match=r"entries \[\d+, \d+\) of dataframe 0 failed.*truncated\.root"):
+        for _ in loader.as_numpy():
+            delivered += 1
+    assert delivered < loader.num_batches
+
+
 def test_close_and_context_manager(clustered_file):
     with make_loader(clustered_file) as loader:
         it = iter(loader.as_numpy())

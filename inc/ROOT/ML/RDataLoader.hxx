@@ -30,6 +30,7 @@
 #include <exception>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -312,6 +313,7 @@ private:
       std::uint64_t &fSeen;
       std::uint64_t &fWritten;
       bool &fStopped;
+      std::mutex *fMutex; ///< Set when the dataframe runs its loops on several threads.
 
       template <std::size_t... I>
       void Write(RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
@@ -322,14 +324,17 @@ private:
    public:
       RFillAction(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
                   const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen, std::uint64_t &written,
-                  bool &stopped)
+                  bool &stopped, std::mutex *mutex)
          : fSlots(slots), fBuffer(buffer), fSkip(slice.fSkip), fEnd(slice.fSkip + slice.fTake),
-           fAbortOnStop(abortOnStop), fSeen(seen), fWritten(written), fStopped(stopped)
+           fAbortOnStop(abortOnStop), fSeen(seen), fWritten(written), fStopped(stopped), fMutex(mutex)
       {
       }
 
       void operator()(const Columns &...values) const
       {
+         std::unique_lock<std::mutex> lock;
+         if (fMutex)
+            lock = std::unique_lock<std::mutex>(*fMutex);
          const auto index = fSeen++;
          if (fStopped || index < fSkip || index >= fEnd)
             return;
@@ -363,6 +368,11 @@ private:
          ReadSlice(slice, buffer, stats.fEntriesRead);
          stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
       }
+      if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
+         throw std::runtime_error("ROOT::ML::RDataLoader: the dataframes delivered " +
+                                  std::to_string(buffer.GetNumReceived()) + " entries where " +
+                                  std::to_string(GetNumEntries(split)) +
+                                  " were counted when the loader was created; did the input files change?");
       stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
       stats.fBatches = GetNumBatches(split);
    }
@@ -381,8 +391,13 @@ private:
       Detail::RRangeGuard range(node, unit);
       std::uint64_t seen = 0;
       bool stopped = false;
+      // With implicit multi-threading a loop over one cluster is still one task, but a loop without
+      // clusters (RDataFrame(n)) runs on several threads: their entries then arrive in any order.
+      std::mutex mutex;
+      std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
       try {
-         node.Foreach(RFillAction(fSlots, buffer, window, unit.fWholeLoop, seen, written, stopped), fColumnNames);
+         node.Foreach(RFillAction(fSlots, buffer, window, unit.fWholeLoop, seen, written, stopped, shared),
+                      fColumnNames);
       } catch (const RStopRequest &) {
       } catch (const std::exception &e) {
          const std::string range = unit.fWholeLoop ? std::string("all entries")

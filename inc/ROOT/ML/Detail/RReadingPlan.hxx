@@ -114,22 +114,28 @@ class RReadingPlan {
          CountPassing(node, first);
    }
 
-   /// One loop over the filter columns: how many entries of each unit pass.
+   /// How many entries of each unit pass: one loop over the filter columns. With implicit
+   /// multi-threading rdfentry_ is not the entry number in a TChain, so each unit is counted on its own.
    void CountPassing(ROOT::RDF::RNode &node, std::size_t first)
    {
-      for (auto u = first; u < fUnits.size(); ++u)
+      if (node.GetNSlots() > 1) {
+         for (auto u = first; u < fUnits.size(); ++u) {
+            RRangeGuard range(node, fUnits[u]);
+            fUnits[u].fCount = *node.Count();
+         }
+         return;
+      }
+      std::vector<std::uint64_t> ends;
+      for (auto u = first; u < fUnits.size(); ++u) {
          fUnits[u].fCount = 0;
+         ends.push_back(fUnits[u].fEnd);
+      }
       RReadingUnit all = fUnits[first];
       all.fEnd = fUnits.back().fEnd;
       RRangeGuard range(node, all);
-      std::size_t current = first;
-      auto &units = fUnits;
+      auto *units = &fUnits[first];
       node.Foreach(
-         [&units, &current](ULong64_t entry) {
-            while (entry >= units[current].fEnd)
-               ++current;
-            ++units[current].fCount;
-         },
+         [&](ULong64_t entry) { ++units[std::upper_bound(ends.begin(), ends.end(), entry) - ends.begin()].fCount; },
          {"rdfentry_"});
    }
 

@@ -40,6 +40,7 @@ class RShuffleBuffer {
    std::uint64_t fWindowSize = 0;
    std::uint64_t fKeptInWindow = 0;
    std::uint64_t fFill = 0;
+   std::uint64_t fReceived = 0;
    std::vector<std::uint32_t> fPermutation;
    std::vector<std::shared_ptr<RBatch>> fBatches;
 
@@ -89,6 +90,7 @@ public:
    /// returns false if the consumer has closed the queue.
    bool Advance()
    {
+      ++fReceived;
       if (++fFill < fWindowSize)
          return true;
       for (auto &batch : fBatches)
@@ -99,6 +101,9 @@ public:
          OpenWindow();
       return true;
    }
+
+   /// Entries received so far; a complete epoch received exactly the planned number.
+   std::uint64_t GetNumReceived() const { return fReceived; }
 };
 
 } // namespace Detail
