@@ -24,25 +24,28 @@ def unknown_column(name: str, available: Iterable[str]) -> ColumnError:
     )
 
 
-def _cxx_message(error: BaseException) -> str:
-    # cppyy formats C++ exceptions as "<signature> =>\n    <type>: <what>"; keep the what().
-    text = str(error)
-    last = text.strip().splitlines()[-1].strip() if text.strip() else text
-    kind, sep, what = last.partition(": ")
-    return what if sep and kind.replace("_", "").isalpha() else last
+_CXX_EXCEPTIONS = {
+    "invalid_argument": ValueError,
+    "domain_error": ValueError,
+    "length_error": ValueError,
+    "out_of_range": OverflowError,
+    "range_error": RuntimeError,
+    "runtime_error": RuntimeError,
+    "logic_error": RuntimeError,
+    "system_error": RuntimeError,
+    "bad_alloc": MemoryError,
+    "exception": RuntimeError,
+}
+# cppyy reports a C++ exception as "<signature> =>\n    <type>: <what>", one such pair per overload tried.
+_CXX_LINE = re.compile(r"^\s*(%s): (.*)$" % "|".join(_CXX_EXCEPTIONS), re.MULTILINE)
 
 
 def translate_cxx_error(error: BaseException) -> BaseException:
     """The Python exception that corresponds to a C++ exception raised through cppyy."""
-    name = type(error).__name__
-    message = _cxx_message(error)
-    if name in ("invalid_argument", "domain_error", "length_error"):
-        return ValueError(message)
-    if name == "out_of_range":
-        return OverflowError(message)
-    if name in ("runtime_error", "logic_error", "exception", "bad_alloc", "system_error", "range_error"):
-        return RuntimeError(message)
-    return error
+    match = _CXX_LINE.search(str(error))
+    if match is None:
+        return error
+    return _CXX_EXCEPTIONS[match.group(1)](match.group(2).strip())
 
 
 def with_source(error: BaseException, nodes: Sequence) -> BaseException:

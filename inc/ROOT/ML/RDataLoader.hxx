@@ -85,8 +85,26 @@ class RDataLoader {
    Detail::RReadingPlan fPlan;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
+   /// Statistics written by the loading thread and read by the consumer at any time.
+   class RStatsRecord {
+      mutable std::mutex fMutex;
+      REpochStats fStats;
+
+   public:
+      void Set(const REpochStats &stats)
+      {
+         std::lock_guard<std::mutex> lock(fMutex);
+         fStats = stats;
+      }
+      REpochStats Get() const
+      {
+         std::lock_guard<std::mutex> lock(fMutex);
+         return fStats;
+      }
+   };
+
    std::shared_ptr<RBatchQueue> fQueue;
-   std::shared_ptr<REpochStats> fStats;
+   std::shared_ptr<RStatsRecord> fStats;
    std::thread fThread;
 
    /// Thrown inside an event loop to abandon it when the consumer stops early.
@@ -166,7 +184,7 @@ public:
       StopEpoch();
       const auto epoch = fEpochs[static_cast<int>(split)]++;
       fQueue = std::make_shared<RBatchQueue>(GetWindowBatches(split));
-      fStats = std::make_shared<REpochStats>();
+      fStats = std::make_shared<RStatsRecord>();
       fThread = std::thread([this, split, epoch, queue = fQueue, stats = fStats] {
          try {
             Produce(split, epoch, *queue, *stats);
@@ -218,8 +236,8 @@ public:
    const RBatchLayout &GetLayout() const { return fLayout; }
    const RDataLoaderOptions &GetOptions() const { return fOptions; }
    const std::vector<std::string> &GetColumnNames() const { return fColumnNames; }
-   /// Statistics of the epoch that is running or ran last; complete once that epoch has ended.
-   REpochStats GetEpochStats() const { return fStats ? *fStats : REpochStats{}; }
+   /// Statistics of the epoch that is running (updated after each reading unit) or ran last.
+   REpochStats GetEpochStats() const { return fStats ? fStats->Get() : REpochStats{}; }
 
 private:
    void CheckOptions() const
@@ -288,6 +306,7 @@ private:
          auto &slot = fSlots[std::find(fColumnNames.begin(), fColumnNames.end(), name) - fColumnNames.begin()];
          auto &block = fLayout[static_cast<int>(slot.fBlock)];
          slot.fOffset = block.fWidth;
+         slot.fByteOffset = slot.fOffset * GetDTypeSize(slot.fDType);
          block.fWidth += slot.fWidth;
       };
       for (const auto &name : fColumnNames)
@@ -316,9 +335,12 @@ private:
       std::mutex *fMutex; ///< Set when the dataframe runs its loops on several threads.
 
       template <std::size_t... I>
-      void Write(RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
+      void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
       {
-         (Detail::WriteColumn(fSlots[I], batch, row, values), ...);
+         const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
+                                          batch.GetRowAddress(EBlock::kTargets, row),
+                                          batch.GetRowAddress(EBlock::kWeights, row)};
+         (Detail::WriteColumn(fSlots[I], rows, values), ...);
       }
 
    public:
@@ -353,7 +375,7 @@ private:
       }
    };
 
-   void Produce(ESplit split, std::uint64_t epoch, RBatchQueue &queue, REpochStats &stats)
+   void Produce(ESplit split, std::uint64_t epoch, RBatchQueue &queue, RStatsRecord &record)
    {
       using Clock = std::chrono::steady_clock;
       const auto start = Clock::now();
@@ -362,19 +384,25 @@ private:
       const auto windowEntries = fOptions.fBatchSize * GetWindowBatches(split);
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
                                     fOptions.fDropRemainder, fOptions.fShuffle, seed, queue);
+      REpochStats stats;
+      auto publish = [&] {
+         stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
+         stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
+         record.Set(stats);
+      };
       for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
          if (queue.IsClosed())
             return;
          ReadSlice(slice, buffer, stats.fEntriesRead);
-         stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
+         publish();
       }
       if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
          throw std::runtime_error("ROOT::ML::RDataLoader: the dataframes delivered " +
                                   std::to_string(buffer.GetNumReceived()) + " entries where " +
                                   std::to_string(GetNumEntries(split)) +
                                   " were counted when the loader was created; did the input files change?");
-      stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
       stats.fBatches = GetNumBatches(split);
+      publish();
    }
 
    void ReadSlice(const Detail::RUnitSlice &slice, Detail::RShuffleBuffer &buffer, std::uint64_t &written)
@@ -391,8 +419,8 @@ private:
       Detail::RRangeGuard range(node, unit);
       std::uint64_t seen = 0;
       bool stopped = false;
-      // With implicit multi-threading a loop over one cluster is still one task, but a loop without
-      // clusters (RDataFrame(n)) runs on several threads: their entries then arrive in any order.
+      // With implicit multi-threading a unit (one cluster) is one task; the lock only guards against a
+      // data source that would split it.
       std::mutex mutex;
       std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
       try {

@@ -26,7 +26,8 @@ namespace Detail {
 struct RColumnSlot {
    std::string fName;
    EBlock fBlock = EBlock::kFeatures;
-   std::size_t fOffset = 0; ///< First element within the block's row.
+   std::size_t fOffset = 0;     ///< First element within the block's row.
+   std::size_t fByteOffset = 0; ///< The same, in bytes.
    std::size_t fWidth = 1;  ///< Elements written per entry: 1, or the maximum size of a vector column.
    EDType fDType = EDType::kFloat32;
    double fPadding = 0.;
@@ -119,14 +120,17 @@ void Store(std::byte *dst, Src v, const RColumnSlot &slot)
    }
 }
 
-/// Writes the value of one column of one entry into row `row` of `batch`.
+/// The rows of one entry: the address of its row in each block of its batch.
+using RRowAddresses = std::array<std::byte *, 3>;
+
+/// Writes the value of one column of one entry into its row.
 /// Vector columns are truncated to, or padded up to, the slot's width.
 template <typename T>
-void WriteColumn(const RColumnSlot &slot, RBatch &batch, std::uint64_t row, const T &value)
+void WriteColumn(const RColumnSlot &slot, const RRowAddresses &rows, const T &value)
 {
-   const std::size_t elementSize = GetDTypeSize(slot.fDType);
-   std::byte *dst = batch.GetRowAddress(slot.fBlock, row) + slot.fOffset * elementSize;
+   std::byte *dst = rows[static_cast<int>(slot.fBlock)] + slot.fByteOffset;
    if constexpr (RVectorTraits<T>::kIsVector) {
+      const std::size_t elementSize = GetDTypeSize(slot.fDType);
       using Element_t = typename RVectorTraits<T>::Element_t;
       const std::size_t n = std::min<std::size_t>(value.size(), slot.fWidth);
       for (std::size_t i = 0; i < n; ++i, dst += elementSize)

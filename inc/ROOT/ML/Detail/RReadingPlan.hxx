@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,6 +89,13 @@ class RReadingPlan {
       const bool clustered = (source == "TTreeDS" || source == "RNTupleDS") && !HasRangeNode(node);
       const bool filtered = !node.GetFilterNames().empty();
       if (!clustered) {
+         if (node.GetNSlots() > 1)
+            throw std::invalid_argument(
+               "ROOT::ML::RDataLoader: dataframe " + std::to_string(index) +
+               " has no clusters to read one by one (an RDataFrame(n) or a Range) and was created with implicit "
+               "multi-threading, so its entries arrive in a different order in every loop: the split and the "
+               "shuffle could not be reproduced. Create it before ROOT::EnableImplicitMT() or after "
+               "ROOT::DisableImplicitMT()");
          RReadingUnit unit;
          unit.fDataFrame = index;
          unit.fWholeLoop = true;
