@@ -19,7 +19,7 @@ void SameSeedGivesIdenticalEpochs();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
 void EarlyStopThenNewEpochIsComplete();
-void ImplicitMultiThreadingKeepsEveryEntryOnce();
+void ImplicitMultiThreadingKeepsEveryEntryOnceOrRefuses();
 void TensorViewShapesAndElementAccess();
 void Int64DTypeKeepsLargeIntegersExactly();
 void OutOfRangeDTypeConversionThrows();
@@ -49,7 +49,7 @@ constexpr RTest kTests[] = {
    {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
    {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},
    {"early_stop_then_new_epoch_is_complete", EarlyStopThenNewEpochIsComplete},
-   {"implicit_multithreading_keeps_every_entry_once", ImplicitMultiThreadingKeepsEveryEntryOnce},
+   {"implicit_multithreading_keeps_every_entry_once_or_refuses", ImplicitMultiThreadingKeepsEveryEntryOnceOrRefuses},
    {"tensor_view_shapes_and_element_access", TensorViewShapesAndElementAccess},
    {"int64_dtype_keeps_large_integers_exactly", Int64DTypeKeepsLargeIntegersExactly},
    {"out_of_range_dtype_conversion_throws", OutOfRangeDTypeConversionThrows},

@@ -21,10 +21,14 @@ namespace Detail {
 /// \brief Cuts an epoch's stream of entries into windows of `batchesPerWindow` batches.
 ///
 /// Before a window is filled its batches are allocated and a random permutation of its slots is
-/// drawn; the i-th entry read into the window is written directly to slot perm[i]. Shuffling thus
-/// costs no copy of its own, and a window's batches are published only once all of them are complete.
-/// With drop-remainder, the slots past the last full batch of the epoch are never allocated, so the
-/// dropped entries are a random subset of the last window rather than its tail.
+/// drawn; the i-th entry read into the window goes to the batch that owns slot perm[i]. Each batch
+/// thus receives a uniformly random subset of the window, and shuffling costs no copy of its own.
+/// Within a batch, entries are stored in the order they are read: the order inside a batch does
+/// not matter to a gradient step, and appending keeps the writes sequential in every batch, where
+/// scattering single entries over a large window would miss the cache for each of them.
+/// A window's batches are published only once all of them are complete. With drop-remainder, the
+/// slots past the last full batch of the epoch are never allocated, so the dropped entries are a
+/// random subset of the last window rather than its tail.
 class RShuffleBuffer {
    RBatchLayout fLayout;
    std::uint64_t fBatchSize;
@@ -43,6 +47,7 @@ class RShuffleBuffer {
    std::uint64_t fReceived = 0;
    std::vector<std::uint32_t> fPermutation;
    std::vector<std::shared_ptr<RBatch>> fBatches;
+   std::vector<std::uint64_t> fRowsWritten; ///< Per batch of the window.
 
    void OpenWindow()
    {
@@ -53,6 +58,7 @@ class RShuffleBuffer {
       fBatches.clear();
       for (std::uint64_t row = 0; row < fKeptInWindow; row += fBatchSize)
          fBatches.push_back(std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
+      fRowsWritten.assign(fBatches.size(), 0);
       if (fShuffle) {
          fPermutation.resize(fWindowSize);
          std::iota(fPermutation.begin(), fPermutation.end(), 0u);
@@ -78,12 +84,13 @@ public:
    }
 
    /// The batch and row the next entry goes to; batch is nullptr when the entry is dropped.
-   std::pair<RBatch *, std::uint64_t> NextSlot() const
+   std::pair<RBatch *, std::uint64_t> NextSlot()
    {
       const std::uint64_t slot = fShuffle ? fPermutation[fFill] : fFill;
       if (slot >= fKeptInWindow)
          return {nullptr, 0};
-      return {fBatches[slot / fBatchSize].get(), slot % fBatchSize};
+      const auto batch = slot / fBatchSize;
+      return {fBatches[batch].get(), fRowsWritten[batch]++};
    }
 
    /// Marks the slot returned by NextSlot() as written. Publishes the window when it is complete;
