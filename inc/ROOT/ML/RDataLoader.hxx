@@ -4,11 +4,6 @@
 #ifndef ROOT_ML_RDataLoader
 #define ROOT_ML_RDataLoader
 
-#ifdef __CLING__
-// The per-entry loop is compiled by cling when a loader is created; unoptimised it is twice as slow.
-#pragma cling optimize(3)
-#endif
-
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
