@@ -193,6 +193,13 @@ class RDataLoader:
         self._ensure_engine()
         return Batches(self, make_converter(device), "torch")
 
+    def as_torch_dataloader(self, device=None):
+        """``as_torch(device)`` wrapped in a ``torch.utils.data.DataLoader``, for code that requires one:
+        ``model.fit(train.as_torch_dataloader())`` with Keras 3 on the torch backend, for example."""
+        from ._connect.torch import make_dataloader
+
+        return make_dataloader(self.as_torch(device))
+
     def as_tensorflow(self):
         """A ``tf.data.Dataset``; every iteration (every Keras epoch) is a fresh, reshuffled epoch."""
         from ._connect.tensorflow import make_dataset

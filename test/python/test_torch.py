@@ -101,3 +101,33 @@ def test_cuda_batches_arrive_on_the_device(clustered_file):
     for (x, y), (rx, ry) in zip(loader.as_torch(device="cuda"), reference):
         assert x.is_cuda and y.is_cuda
         assert np.array_equal(x.cpu().numpy(), rx) and np.array_equal(y.cpu().numpy(), ry)
+
+
+def test_keras_on_the_torch_backend_fits_on_a_torch_dataloader(sorted_signal_background):
+    pytest.importorskip("keras")
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["KERAS_BACKEND"] = "torch"
+        import keras, ROOT
+        dfs = [ROOT.RDataFrame("tree", f).Define("f1", "(float)(label + 0.3 * (idx % 5))")
+               for f in {list(sorted_signal_background)!r}]
+        train, val = ROOT.ML.RDataLoader(dfs, batch_size=64, columns=["f1", "label"], target="label",
+                                         set_seed=2).train_test_split(0.25)
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy")
+        history = model.fit(train.as_torch_dataloader(), validation_data=val.as_torch_dataloader(), epochs=3,
+                            verbose=0)
+        assert keras.backend.backend() == "torch"
+        losses = history.history["loss"]
+        assert losses[-1] < losses[0], losses
+        assert train.stats()["complete"], train.stats()
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]

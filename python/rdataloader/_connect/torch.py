@@ -26,3 +26,19 @@ def make_converter(device=None) -> Callable[[list[np.ndarray]], object]:
         return _structure([torch.from_numpy(a).pin_memory().to(target, non_blocking=True) for a in arrays])
 
     return to_device
+
+
+def make_dataloader(batches):
+    """A ``torch.utils.data.DataLoader`` that passes ``batches`` through unchanged, for code that
+    insists on one (Keras 3 on the torch backend, some trainers). Each iteration is a new epoch."""
+    torch = require("torch", "torch")
+
+    class _Epochs(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(batches)
+
+        def __len__(self):
+            return len(batches)
+
+    # batch_size=None: the items are already batches, to be handed over without collation.
+    return torch.utils.data.DataLoader(_Epochs(), batch_size=None, num_workers=0)
