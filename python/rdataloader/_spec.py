@@ -10,6 +10,10 @@ from typing import Any, Sequence
 from ._errors import ColumnError, unknown_column
 from ._types import ColumnType, normalize_dtype, parse_column_type
 
+#: RDataFrame hands all columns of an entry to one typed callable; beyond about 250 arguments the
+#: standard library's invocability checks exceed the compiler's template nesting limit.
+MAX_COLUMNS = 250
+
 #: The shuffle window (in bytes of batch memory) when ``batches_in_memory`` is not given: large
 #: enough to mix many clusters of typical files, small enough for a laptop.
 DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
@@ -140,6 +144,11 @@ def build_spec(
     columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames()]
     if len(set(columns)) != len(columns):
         raise ValueError(f"columns lists a column twice: {columns}")
+    if len(columns) > MAX_COLUMNS:
+        raise ValueError(
+            f"{len(columns)} columns requested; one loader reads at most {MAX_COLUMNS}. Store wide feature "
+            "sets as vector columns (RVec, with max_vec_sizes), which count as one column each"
+        )
     types = _column_types(nodes, columns)
 
     targets = _as_list(target)

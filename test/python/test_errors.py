@@ -120,3 +120,11 @@ def test_no_warning_for_a_normal_loader(df):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert ROOT.ML.RDataLoader(df, columns=["x"]).num_batches == 1000 // 64
+
+
+def test_too_many_columns_are_refused_with_the_way_out():
+    frame = ROOT.RDataFrame(2)
+    for i in range(251):
+        frame = frame.Define(f"c{i}", "1.f")
+    with pytest.raises(ValueError, match="at most 250.*vector columns"):
+        ROOT.ML.RDataLoader(frame)

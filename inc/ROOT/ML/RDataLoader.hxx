@@ -68,7 +68,7 @@ struct REpochStats {
 template <typename... Columns>
 class RDataLoader {
    static_assert(sizeof...(Columns) > 0, "ROOT::ML::RDataLoader needs at least one column type");
-   static_assert((Detail::IsSupportedColumnType<Columns>() && ...),
+   static_assert(Detail::AreSupportedColumnTypes<Columns...>(),
                  "ROOT::ML::RDataLoader: every column must be an arithmetic type or an RVec/std::vector/std::array "
                  "of one; Define a numeric column from strings or objects first");
 
@@ -335,7 +335,10 @@ private:
          const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
                                           batch.GetRowAddress(EBlock::kTargets, row),
                                           batch.GetRowAddress(EBlock::kWeights, row)};
-         (Detail::WriteColumn(fSlots[I], rows, values), ...);
+         // A braced list rather than a fold expression: folds nest, and compilers cap the nesting at 256
+         // levels, while datasets can have thousands of columns.
+         const int expand[] = {(Detail::WriteColumn(fSlots[I], rows, values), 0)...};
+         static_cast<void>(expand);
       }
 
    public:

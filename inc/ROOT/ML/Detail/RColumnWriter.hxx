@@ -62,6 +62,18 @@ constexpr bool IsSupportedColumnType()
       return std::is_arithmetic_v<T>;
 }
 
+/// Whether every column type is supported; a loop rather than a fold, which would nest too deep for
+/// thousands of columns.
+template <typename... Columns>
+constexpr bool AreSupportedColumnTypes()
+{
+   const bool supported[] = {IsSupportedColumnType<Columns>()...};
+   for (bool s : supported)
+      if (!s)
+         return false;
+   return true;
+}
+
 /// Whether `v` is representable in the integer type Dst (no wrapping, no saturation).
 template <typename Dst, typename Src>
 bool FitsInteger(Src v)
