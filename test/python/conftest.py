@@ -10,6 +10,10 @@ import pytest
 
 import ROOT
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="run long versions of the soak tests")
+
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
