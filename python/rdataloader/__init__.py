@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from . import _hook  # noqa: F401  (attaches ROOT.ML now, or when ROOT is imported)
 
 __version__ = "0.1.0"
-__all__ = ["RDataLoader", "include_dir"]
+__all__ = ["Normalization", "RDataLoader", "include_dir"]
 
 if TYPE_CHECKING:
     from ._loader import RDataLoader
+    from ._normalization import Normalization
 
 
 def include_dir() -> str:
@@ -30,4 +31,8 @@ def __getattr__(name: str):
         from ._loader import RDataLoader
 
         return RDataLoader
+    if name == "Normalization":
+        from ._normalization import Normalization
+
+        return Normalization
     raise AttributeError(f"module 'rdataloader' has no attribute '{name}'")

@@ -13,6 +13,7 @@ from . import _cxx
 from ._connect.numpy import block_arrays
 from ._errors import translate_cxx_error, with_source
 from ._layout import Block, Layout
+from ._normalization import Normalization, element_methods
 from ._spec import LoaderSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
@@ -56,6 +57,7 @@ class Engine:
         self._cxx = _cxx.make_engine(spec.nodes, spec.columns, [t.cxx for t in spec.types], options)
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
+        self.normalization = self._normalize(spec.normalize)
         self._lock = threading.Lock()
         self._active: object | None = None
         self._stats: dict[int, dict] = {}
@@ -77,6 +79,29 @@ class Engine:
             dtype = np.dtype(spec.dtype(columns[0])) if columns else np.dtype("float32")
             blocks.append(Block(name, cxx_block, int(cxx.fWidth), int(cxx.fRank), dtype, tuple(columns)))
         return Layout(tuple(blocks))
+
+    def _normalize(self, normalize) -> Normalization | None:
+        """Fit (on the training split only) or take the normalisation, and hand it to the engine."""
+        if normalize is None:
+            return None
+        features = self.layout.blocks[0].columns
+        flat = self.spec.flat_names(features)
+        if isinstance(normalize, Normalization):
+            if tuple(flat) != normalize.columns:
+                raise ValueError(
+                    f"normalize: the saved normalisation is for features {list(normalize.columns)}, "
+                    f"but this loader's features are {flat}"
+                )
+            fitted = normalize
+        else:
+            statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
+            fitted = Normalization.fit(flat, element_methods(normalize, features, self.spec.flat_names),
+                                       list(statistics))
+        try:
+            self._cxx.SetFeatureTransform(list(fitted.shift), list(fitted.scale))
+        except Exception as error:
+            raise translate_cxx_error(error) from error
+        return fitted
 
     def num_entries(self, split: int) -> int:
         return int(self._cxx.GetNumEntries(self._splits[split]))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ._batches import Batches
 from ._engine import Engine
+from ._normalization import Normalization
 from ._spec import LoaderSpec, build_spec
 
 if TYPE_CHECKING:
@@ -61,6 +62,12 @@ class RDataLoader:
         Deliver these columns in the given NumPy dtype instead of float32, with no float round
         trip (e.g. ``{"label": "int64"}``). A single integer target comes as a 1-D array of class
         labels. Values that do not fit the dtype raise instead of wrapping.
+    normalize : {"standard", "minmax"}, dict, Normalization or None
+        Scale the features, with statistics fitted on the training split only (one pass over the
+        data when the loader starts), inside the engine's single copy. A dict picks the method per
+        column (``{"pt": "minmax", "eta": "standard"}``; others are left alone); a
+        :class:`Normalization` (``loader.normalization``, saved and loaded as JSON) applies fitted
+        statistics again, at inference time for example.
     validation_split : float, optional
         If given, the constructor returns ``(train, validation)`` directly, as
         ``RDataLoader(...).train_test_split(validation_split)`` does.
@@ -95,6 +102,7 @@ class RDataLoader:
         load_eager: bool = False,
         *,
         dtypes: Mapping[str, Any] | None = None,
+        normalize: str | Mapping[str, str | None] | Normalization | None = None,
         validation_split: float | None = None,
     ) -> None:
         self._spec: LoaderSpec = build_spec(
@@ -111,6 +119,7 @@ class RDataLoader:
             set_seed,
             load_eager,
             dtypes,
+            normalize,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -236,6 +245,11 @@ class RDataLoader:
     @property
     def weights_column(self) -> str:
         return self._spec.weights
+
+    @property
+    def normalization(self) -> Normalization | None:
+        """The fitted feature normalisation (a table; ``.save(path)`` writes it as JSON), or None."""
+        return self._ensure_engine().normalization
 
     @property
     def num_batches(self) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ._errors import ColumnError, unknown_column
+from ._normalization import check_normalize
 from ._types import ColumnType, normalize_dtype, parse_column_type
 
 #: RDataFrame hands all columns of an entry to one typed callable; beyond about 250 arguments the
@@ -57,6 +58,7 @@ class LoaderSpec:
     max_vec_sizes: dict[str, int]
     vec_padding: float
     dtypes: dict[str, str] = field(default_factory=dict)
+    normalize: Any = None
 
     @property
     def features(self) -> list[str]:
@@ -131,6 +133,7 @@ def build_spec(
     set_seed,
     load_eager,
     dtypes,
+    normalize=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
@@ -200,8 +203,12 @@ def build_spec(
         max_vec_sizes={k: int(v) for k, v in max_vec_sizes.items()},
         vec_padding=float(vec_padding),
         dtypes=normalized,
+        normalize=normalize,
     )
     _check_block_dtypes(spec)
+    check_normalize(normalize, spec.features)
+    if normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
+        raise TypeError(f"normalize needs floating-point features; dtypes makes them {spec.dtype(spec.features[0])}")
     return spec
 
 

@@ -11,6 +11,7 @@
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
+#include "ROOT/ML/RRunningStatistics.hxx"
 #include "ROOT/ML/RTensorView.hxx"
 
 #include <ROOT/RDataFrame.hxx>
@@ -219,6 +220,37 @@ public:
    {
       return fOptions.fDropRemainder ? 0 : GetNumEntries(split) % fOptions.fBatchSize;
    }
+   /// Count, mean, spread and range of every feature element over the entries of `split`, in one pass
+   /// over the data (padding of vector columns is not counted). Runs on the calling thread.
+   std::vector<RRunningStatistics> ComputeFeatureStatistics(ESplit split = ESplit::kTrain)
+   {
+      StopEpoch();
+      std::vector<RRunningStatistics> elements(fLayout[static_cast<int>(EBlock::kFeatures)].fWidth);
+      RAccumulate accumulate(fSlots, elements);
+      for (const auto &slice : fPlan.GetSlices(split))
+         VisitSlice(slice, accumulate);
+      return elements;
+   }
+
+   /// Normalises the features from the next epoch on: element i becomes (value - shift[i]) * scale[i].
+   /// Both vectors have one entry per feature element (see ComputeFeatureStatistics()).
+   void SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale)
+   {
+      const auto &features = fLayout[static_cast<int>(EBlock::kFeatures)];
+      if (shift.size() != features.fWidth || scale.size() != features.fWidth)
+         throw std::invalid_argument("ROOT::ML::RDataLoader: a feature transform needs " +
+                                     std::to_string(features.fWidth) + " shifts and scales, one per feature element");
+      if (features.fDType != EDType::kFloat32 && features.fDType != EDType::kFloat64)
+         throw std::invalid_argument("ROOT::ML::RDataLoader: normalised features must have a floating-point dtype");
+      StopEpoch();
+      for (auto &slot : fSlots) {
+         if (slot.fBlock != EBlock::kFeatures)
+            continue;
+         slot.fShift.assign(shift.begin() + slot.fOffset, shift.begin() + slot.fOffset + slot.fWidth);
+         slot.fScale.assign(scale.begin() + slot.fOffset, scale.begin() + slot.fOffset + slot.fWidth);
+      }
+   }
+
    /// Batches in the shuffle window of `split` (and in the queue of finished batches).
    std::uint64_t GetWindowBatches(ESplit split) const
    {
@@ -317,36 +349,23 @@ private:
       targets.fRank = (targets.fWidth == 1 && integral) ? 1 : 2;
    }
 
-   /// Writes the entries of one unit slice; called once per entry that passed the filters.
-   class RFillAction {
-      const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
-      Detail::RShuffleBuffer &fBuffer;
+   /// The RDataFrame callable of a loop over one unit slice: passes the slice's entries to `Visit`
+   /// (a callable taking `const Columns &...` and returning false to stop), and skips the others.
+   template <typename Visit>
+   class RSliceAction {
+      Visit &fVisit;
       std::uint64_t fSkip;
       std::uint64_t fEnd;
       bool fAbortOnStop;
       std::uint64_t &fSeen;
-      std::uint64_t &fWritten;
       bool &fStopped;
       std::mutex *fMutex; ///< Set when the dataframe runs its loops on several threads.
 
-      template <std::size_t... I>
-      void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
-      {
-         const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
-                                          batch.GetRowAddress(EBlock::kTargets, row),
-                                          batch.GetRowAddress(EBlock::kWeights, row)};
-         // A braced list rather than a fold expression: folds nest, and compilers cap the nesting at 256
-         // levels, while datasets can have thousands of columns.
-         const int expand[] = {(Detail::WriteColumn(fSlots[I], rows, values), 0)...};
-         static_cast<void>(expand);
-      }
-
    public:
-      RFillAction(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
-                  const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen, std::uint64_t &written,
-                  bool &stopped, std::mutex *mutex)
-         : fSlots(slots), fBuffer(buffer), fSkip(slice.fSkip), fEnd(slice.fSkip + slice.fTake),
-           fAbortOnStop(abortOnStop), fSeen(seen), fWritten(written), fStopped(stopped), fMutex(mutex)
+      RSliceAction(Visit &visit, const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen,
+                   bool &stopped, std::mutex *mutex)
+         : fVisit(visit), fSkip(slice.fSkip), fEnd(slice.fSkip + slice.fTake), fAbortOnStop(abortOnStop),
+           fSeen(seen), fStopped(stopped), fMutex(mutex)
       {
       }
 
@@ -358,18 +377,75 @@ private:
          const auto index = fSeen++;
          if (fStopped || index < fSkip || index >= fEnd)
             return;
+         if (!fVisit(values...)) {
+            fStopped = true;
+            // RDataFrame prints a line when a loop is interrupted, so a unit bounded by a cluster
+            // is left to run out (doing nothing); only an unbounded loop is cut short.
+            if (fAbortOnStop)
+               throw RStopRequest{};
+         }
+      }
+   };
+
+   /// Copies each entry into the batch slot the shuffle buffer draws for it.
+   class RFill {
+      const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
+      Detail::RShuffleBuffer &fBuffer;
+      std::uint64_t &fWritten;
+
+      template <std::size_t... I>
+      void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
+      {
+         const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
+                                          batch.GetRowAddress(EBlock::kTargets, row),
+                                          batch.GetRowAddress(EBlock::kWeights, row)};
+         // A braced list rather than a fold expression: folds nest, and compilers cap the nesting.
+         const int expand[] = {(Detail::WriteColumn(fSlots[I], rows, values), 0)...};
+         static_cast<void>(expand);
+      }
+
+   public:
+      RFill(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
+            std::uint64_t &written)
+         : fSlots(slots), fBuffer(buffer), fWritten(written)
+      {
+      }
+      bool operator()(const Columns &...values)
+      {
          auto [batch, row] = fBuffer.NextSlot();
          if (batch) {
             Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
             ++fWritten;
          }
-         if (!fBuffer.Advance()) {
-            fStopped = true;
-            // RDataFrame prints a line when a loop is interrupted, so a unit bounded by a cluster
-            // is left to run out (copying nothing); only an unbounded loop is cut short.
-            if (fAbortOnStop)
-               throw RStopRequest{};
-         }
+         return fBuffer.Advance();
+      }
+   };
+
+   /// Adds each entry's features to per-element statistics.
+   class RAccumulate {
+      const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
+      std::vector<RRunningStatistics> &fElements;
+
+      template <std::size_t... I>
+      void Add(std::index_sequence<I...>, const Columns &...values)
+      {
+         const int expand[] = {
+            (fSlots[I].fBlock == EBlock::kFeatures
+                ? (Detail::AccumulateColumn(fSlots[I], fElements.data() + fSlots[I].fOffset, values), 0)
+                : 0)...};
+         static_cast<void>(expand);
+      }
+
+   public:
+      RAccumulate(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots,
+                  std::vector<RRunningStatistics> &elements)
+         : fSlots(slots), fElements(elements)
+      {
+      }
+      bool operator()(const Columns &...values)
+      {
+         Add(std::index_sequence_for<Columns...>{}, values...);
+         return true;
       }
    };
 
@@ -391,7 +467,8 @@ private:
       for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
          if (queue.IsClosed())
             return;
-         ReadSlice(slice, buffer, stats.fEntriesRead);
+         RFill fill(fSlots, buffer, stats.fEntriesRead);
+         VisitSlice(slice, fill);
          publish();
       }
       if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
@@ -403,7 +480,9 @@ private:
       publish();
    }
 
-   void ReadSlice(const Detail::RUnitSlice &slice, Detail::RShuffleBuffer &buffer, std::uint64_t &written)
+   /// One event loop over a unit slice, handing its entries to `visit`.
+   template <typename Visit>
+   void VisitSlice(const Detail::RUnitSlice &slice, Visit &visit)
    {
       auto unit = fPlan.GetUnit(slice.fUnit);
       auto window = slice;
@@ -422,8 +501,7 @@ private:
       std::mutex mutex;
       std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
       try {
-         node.Foreach(RFillAction(fSlots, buffer, window, unit.fWholeLoop, seen, written, stopped, shared),
-                      fColumnNames);
+         node.Foreach(RSliceAction<Visit>(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
       } catch (const RStopRequest &) {
       } catch (const std::exception &e) {
          const std::string range = unit.fWholeLoop ? std::string("all entries")

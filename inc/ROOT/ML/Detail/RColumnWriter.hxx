@@ -31,6 +31,10 @@ struct RColumnSlot {
    std::size_t fWidth = 1;  ///< Elements written per entry: 1, or the maximum size of a vector column.
    EDType fDType = EDType::kFloat32;
    double fPadding = 0.;
+   /// Normalisation of each element, value -> (value - shift) * scale; empty when there is none.
+   /// Padding is left as given, so that it stays recognisable.
+   std::vector<double> fShift;
+   std::vector<double> fScale;
 };
 
 template <typename T>
@@ -135,6 +139,16 @@ void Store(std::byte *dst, Src v, const RColumnSlot &slot)
 /// The rows of one entry: the address of its row in each block of its batch.
 using RRowAddresses = std::array<std::byte *, 3>;
 
+/// Stores element `i` of a column, normalised if the slot asks for it.
+template <typename Src>
+void StoreElement(std::byte *dst, Src v, std::size_t i, const RColumnSlot &slot)
+{
+   if (slot.fScale.empty())
+      Store(dst, v, slot);
+   else
+      Store(dst, (static_cast<double>(v) - slot.fShift[i]) * slot.fScale[i], slot);
+}
+
 /// Writes the value of one column of one entry into its row.
 /// Vector columns are truncated to, or padded up to, the slot's width.
 template <typename T>
@@ -142,15 +156,29 @@ void WriteColumn(const RColumnSlot &slot, const RRowAddresses &rows, const T &va
 {
    std::byte *dst = rows[static_cast<int>(slot.fBlock)] + slot.fByteOffset;
    if constexpr (RVectorTraits<T>::kIsVector) {
-      const std::size_t elementSize = GetDTypeSize(slot.fDType);
       using Element_t = typename RVectorTraits<T>::Element_t;
+      const std::size_t elementSize = GetDTypeSize(slot.fDType);
       const std::size_t n = std::min<std::size_t>(value.size(), slot.fWidth);
       for (std::size_t i = 0; i < n; ++i, dst += elementSize)
-         Store(dst, static_cast<Element_t>(value[i]), slot);
+         StoreElement(dst, static_cast<Element_t>(value[i]), i, slot);
       for (std::size_t i = n; i < slot.fWidth; ++i, dst += elementSize)
          Store(dst, slot.fPadding, slot);
    } else {
-      Store(dst, value, slot);
+      StoreElement(dst, value, 0, slot);
+   }
+}
+
+/// Adds the value of one column of one entry to the statistics of its elements; absent vector
+/// elements (padding) are not counted.
+template <typename Statistics, typename T>
+void AccumulateColumn(const RColumnSlot &slot, Statistics *elements, const T &value)
+{
+   if constexpr (RVectorTraits<T>::kIsVector) {
+      const std::size_t n = std::min<std::size_t>(value.size(), slot.fWidth);
+      for (std::size_t i = 0; i < n; ++i)
+         elements[i].Add(static_cast<double>(value[i]));
+   } else {
+      elements[0].Add(static_cast<double>(value));
    }
 }
 

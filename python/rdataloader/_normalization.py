@@ -1,0 +1,112 @@
+"""Feature normalisation: fitted on the training split in one pass, applied inside the engine's copy."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+METHODS = ("standard", "minmax")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """The fitted normalisation of each feature element: ``x -> (x - shift) * scale``.
+
+    ``"standard"`` uses the mean and the (population) standard deviation of the training split,
+    ``"minmax"`` maps its range onto [0, 1]; ``None`` leaves an element as it is. Padding of vector
+    columns is neither counted nor transformed. Save it with :meth:`save` and pass the loaded object as
+    ``normalize=`` to apply the same scaling at inference time.
+    """
+
+    columns: tuple[str, ...]
+    methods: tuple[str | None, ...]
+    shift: tuple[float, ...]
+    scale: tuple[float, ...]
+    count: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    minimum: tuple[float, ...]
+    maximum: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, columns: Sequence[str], methods: Sequence[str | None], statistics) -> Normalization:
+        """Choose shift and scale per element from ``ROOT::ML::RRunningStatistics``."""
+        shift, scale, flat = [], [], []
+        for name, method, s in zip(columns, methods, statistics):
+            spread = {"standard": s.GetStdDev(), "minmax": s.fMax - s.fMin}.get(method)
+            if method is None or s.fCount == 0:
+                shift.append(0.0)
+                scale.append(1.0)
+                continue
+            origin = s.fMean if method == "standard" else s.fMin
+            shift.append(float(origin))
+            if spread > 0 and math.isfinite(spread):
+                scale.append(1.0 / float(spread))
+            else:
+                scale.append(1.0)
+                flat.append(name)
+        if flat:
+            warnings.warn(
+                f"RDataLoader: normalize: {', '.join(flat)} do not vary in the training split; they are only "
+                "shifted (to 0), not scaled",
+                stacklevel=4,
+            )
+        return cls(
+            columns=tuple(columns),
+            methods=tuple(methods),
+            shift=tuple(shift),
+            scale=tuple(scale),
+            count=tuple(int(s.fCount) for s in statistics),
+            mean=tuple(float(s.fMean) for s in statistics),
+            std=tuple(float(s.GetStdDev()) for s in statistics),
+            minimum=tuple(float(s.fMin) for s in statistics),
+            maximum=tuple(float(s.fMax) for s in statistics),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the normalisation as JSON."""
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Normalization:
+        """Read a normalisation written by :meth:`save`."""
+        data = json.loads(Path(path).read_text())
+        return cls(**{k: tuple(v) for k, v in data.items()})
+
+    def __repr__(self) -> str:
+        header = f"{'feature':<24} {'method':<9} {'count':>9} {'mean':>11} {'std':>11} {'min':>11} {'max':>11}"
+        rows = [
+            f"{c:<24} {str(m):<9} {n:>9} {mu:>11.4g} {sd:>11.4g} {lo:>11.4g} {hi:>11.4g}"
+            for c, m, n, mu, sd, lo, hi in zip(self.columns, self.methods, self.count, self.mean, self.std,
+                                                self.minimum, self.maximum)
+        ]
+        return "\n".join([header, *rows])
+
+
+def element_methods(normalize, features: Sequence[str], flat_names) -> list[str | None]:
+    """The method of each feature element, from ``normalize="standard"`` or ``{"pt": "minmax", ...}``."""
+    per_column: Mapping[str, str | None] = (
+        {c: normalize for c in features} if isinstance(normalize, str) else dict(normalize)
+    )
+    methods = []
+    for column in features:
+        methods += [per_column.get(column)] * len(flat_names([column]))
+    return methods
+
+
+def check_normalize(normalize, features: Sequence[str]) -> None:
+    """Raise for an unknown method or a column that is not a feature."""
+    if normalize is None or isinstance(normalize, Normalization):
+        return
+    choices = normalize.values() if isinstance(normalize, Mapping) else [normalize]
+    for method in choices:
+        if method is not None and method not in METHODS:
+            raise ValueError(f"normalize: {method!r} is not a method; choose 'standard', 'minmax' or None")
+    if isinstance(normalize, Mapping):
+        for column in normalize:
+            if column not in features:
+                raise ValueError(f"normalize names {column!r}, which is not a feature column {list(features)}")

@@ -1,0 +1,98 @@
+"""Feature normalisation: fitted on the training split only, applied in every output, saved and reused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ROOT
+from rdataloader import Normalization
+
+
+@pytest.fixture
+def frame(clustered_file):
+    return ROOT.RDataFrame("tree", clustered_file).Define("v", "ROOT::RVecF{x, -x, y}").Define(
+        "w", "ROOT::RVecF(idx % 3, x)")
+
+
+def make(frame, **kwargs):
+    kwargs.setdefault("batch_size", 50)
+    return ROOT.ML.RDataLoader(frame, columns=["idx", "x", "y", "v", "w"], dtypes={"idx": "float64", "x": "float64",
+                               "y": "float64", "v": "float64", "w": "float64"}, max_vec_sizes={"v": 3, "w": 2},
+                               vec_padding=-9, set_seed=4, drop_remainder=False, **kwargs)
+
+
+def raw_train_features(frame, **kwargs):
+    train, _ = make(frame, **kwargs).train_test_split(0.3)
+    return np.concatenate(list(train.as_numpy()))
+
+
+def test_statistics_come_from_the_training_split_only_and_equal_numpys(frame):
+    raw = raw_train_features(frame)
+    train, val = make(frame, normalize="standard").train_test_split(0.3)
+    table = train.normalization
+    assert table.columns == tuple(train.train_columns)
+    for i, name in enumerate(table.columns[:-2]):  # all but the padded elements of w
+        assert table.mean[i] == pytest.approx(raw[:, i].mean(), rel=1e-12, abs=1e-12), name
+        assert table.std[i] == pytest.approx(raw[:, i].std(), rel=1e-9), name
+    # w has length idx % 3: its elements are counted only where they exist.
+    w_0 = raw[:, -2]
+    assert table.count[-2] == np.count_nonzero(w_0 != -9)
+    normalized = np.concatenate(list(train.as_numpy()))
+    present = normalized[:, :-2]
+    assert np.allclose(present.mean(axis=0), 0, atol=1e-9) and np.allclose(present.std(axis=0), 1, atol=1e-9)
+    assert set(np.unique(normalized[:, -1][raw[:, -1] == -9])) == {-9.0}
+
+
+def test_minmax_maps_the_training_range_onto_unit_interval(frame):
+    train, _ = make(frame, normalize={"x": "minmax", "idx": "standard"}).train_test_split(0.3)
+    x = np.concatenate(list(train.as_numpy()))
+    assert x[:, 1].min() == pytest.approx(0) and x[:, 1].max() == pytest.approx(1)
+    assert train.normalization.methods[2] is None and x[:, 2].max() > 1  # y untouched
+
+
+def test_saved_normalization_reproduces_the_training_batches(frame, tmp_path):
+    train, _ = make(frame, normalize="standard").train_test_split(0.3)
+    first = list(train.as_numpy())
+    train.normalization.save(tmp_path / "scaler.json")
+    loaded = Normalization.load(tmp_path / "scaler.json")
+    again, _ = make(frame, normalize=loaded).train_test_split(0.3)
+    assert loaded == train.normalization
+    for a, b in zip(first, again.as_numpy()):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.torch
+def test_normalization_is_identical_in_every_output(clustered_file):
+    pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+
+    def loader():
+        return ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=100, columns=["x", "y", "label"],
+                                   target="label", normalize="standard", set_seed=8)
+
+    reference = [x for x, _ in loader().as_numpy()]
+    assert all(np.array_equal(x.numpy(), r) for (x, _), r in zip(loader().as_torch(), reference))
+    assert all(np.array_equal(x, r) for (x, _), r in zip(loader().as_tensorflow().as_numpy_iterator(), reference))
+    del tf
+
+
+def test_constant_feature_is_shifted_not_scaled_with_a_warning():
+    frame = ROOT.RDataFrame(20).Define("c", "3.f").Define("x", "(float)rdfentry_")
+    with pytest.warns(UserWarning, match="c do not vary"):
+        loader = ROOT.ML.RDataLoader(frame, batch_size=20, normalize="standard", columns=["c", "x"])
+        x = next(iter(loader.as_numpy()))
+    assert np.all(x[:, 0] == 0)
+
+
+def test_bad_normalization_requests(frame, tmp_path):
+    with pytest.raises(ValueError, match="not a method"):
+        make(frame, normalize="zscore")
+    with pytest.raises(ValueError, match="not a feature"):
+        ROOT.ML.RDataLoader(frame, columns=["x", "label"], target="label", normalize={"label": "standard"})
+    with pytest.raises(TypeError, match="floating-point"):
+        ROOT.ML.RDataLoader(frame, columns=["idx"], dtypes={"idx": "int64"}, normalize="standard")
+    other, _ = ROOT.ML.RDataLoader(frame, columns=["x"], normalize="standard").train_test_split(0.5)
+    other.normalization.save(tmp_path / "x.json")
+    with pytest.raises(ValueError, match="saved normalisation is for features"):
+        ROOT.ML.RDataLoader(frame, columns=["y"], normalize=Normalization.load(tmp_path / "x.json")).num_batches
