@@ -43,6 +43,7 @@ class Engine:
         options.fBatchesInMemory = window_batches(spec)
         options.fLoadEager = spec.load_eager
         options.fWeights = spec.weights
+        options.fClassWeighted = spec.class_weights is not None
         options.fValidationSplit = validation_split
         options.fShuffle = spec.shuffle
         options.fDropRemainder = spec.drop_remainder
@@ -58,6 +59,7 @@ class Engine:
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
         self.normalization = self._normalize(spec.normalize)
+        self.class_weights = self._weigh_classes(spec.class_weights)
         self._lock = threading.Lock()
         self._active: object | None = None
         self._stats: dict[int, dict] = {}
@@ -94,7 +96,10 @@ class Engine:
                 )
             fitted = normalize
         else:
-            statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
+            try:
+                statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
+            except Exception as error:
+                raise translate_cxx_error(error) from error
             fitted = Normalization.fit(flat, element_methods(normalize, features, self.spec.flat_names),
                                        list(statistics))
         try:
@@ -102,6 +107,25 @@ class Engine:
         except Exception as error:
             raise translate_cxx_error(error) from error
         return fitted
+
+    def _weigh_classes(self, class_weights) -> dict[int, float] | None:
+        """Balanced weights n / (classes x n_class) from the training split, or the given ones."""
+        if class_weights is None:
+            return None
+        if class_weights == "balanced":
+            try:
+                counted = self._cxx.CountClasses(self._splits[0])
+            except Exception as error:
+                raise translate_cxx_error(error) from error
+            counts = {int(label): int(n) for label, n in counted}
+            total = sum(counts.values())
+            class_weights = {label: total / (len(counts) * n) for label, n in counts.items()}
+        weights = _cxx_class_map(class_weights)
+        try:
+            self._cxx.SetClassWeights(weights)
+        except Exception as error:
+            raise translate_cxx_error(error) from error
+        return dict(class_weights)
 
     def num_entries(self, split: int) -> int:
         return int(self._cxx.GetNumEntries(self._splits[split]))
@@ -213,3 +237,12 @@ class _LabelMix:
         if p <= 0 or p >= 1:
             return None
         return float(means.std() / np.sqrt(p * (1 - p) / self._batch_size))
+
+
+def _cxx_class_map(values: dict[int, float]):
+    import ROOT
+
+    result = ROOT.std.map["std::int64_t", "double"]()
+    for key, value in values.items():
+        result[key] = value
+    return result

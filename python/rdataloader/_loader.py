@@ -68,6 +68,10 @@ class RDataLoader:
         column (``{"pt": "minmax", "eta": "standard"}``; others are left alone); a
         :class:`Normalization` (``loader.normalization``, saved and loaded as JSON) applies fitted
         statistics again, at inference time for example.
+    class_weights : "balanced" or dict of int to float, optional
+        Deliver weights ``w`` = weight of the entry's class x its ``weights`` column (if any), for
+        imbalanced classification without resampling. ``"balanced"`` uses n / (classes x n_class)
+        counted on the training split; needs one target column of whole-number labels.
     validation_split : float, optional
         If given, the constructor returns ``(train, validation)`` directly, as
         ``RDataLoader(...).train_test_split(validation_split)`` does.
@@ -103,6 +107,7 @@ class RDataLoader:
         *,
         dtypes: Mapping[str, Any] | None = None,
         normalize: str | Mapping[str, str | None] | Normalization | None = None,
+        class_weights: str | Mapping[int, float] | None = None,
         validation_split: float | None = None,
     ) -> None:
         self._spec: LoaderSpec = build_spec(
@@ -120,6 +125,7 @@ class RDataLoader:
             load_eager,
             dtypes,
             normalize,
+            class_weights,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -250,6 +256,11 @@ class RDataLoader:
     def normalization(self) -> Normalization | None:
         """The fitted feature normalisation (a table; ``.save(path)`` writes it as JSON), or None."""
         return self._ensure_engine().normalization
+
+    @property
+    def class_weights(self) -> dict[int, float] | None:
+        """The weight of each class label, when ``class_weights`` is set."""
+        return self._ensure_engine().class_weights
 
     @property
     def num_batches(self) -> int:

@@ -59,6 +59,7 @@ class LoaderSpec:
     vec_padding: float
     dtypes: dict[str, str] = field(default_factory=dict)
     normalize: Any = None
+    class_weights: Any = None
 
     @property
     def features(self) -> list[str]:
@@ -134,6 +135,7 @@ def build_spec(
     load_eager,
     dtypes,
     normalize=None,
+    class_weights=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
@@ -204,6 +206,7 @@ def build_spec(
         vec_padding=float(vec_padding),
         dtypes=normalized,
         normalize=normalize,
+        class_weights=_class_weights(class_weights, targets, max_vec_sizes),
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)
@@ -237,3 +240,24 @@ def window_batches(spec: LoaderSpec) -> int:
     if spec.batches_in_memory is not None:
         return spec.batches_in_memory
     return max(1, DEFAULT_WINDOW_BYTES // (spec.batch_size * spec.row_bytes()))
+
+
+def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> str | dict[int, float] | None:
+    if class_weights is None:
+        return None
+    if len(targets) != 1 or targets[0] in max_vec_sizes:
+        raise ValueError("class_weights needs exactly one scalar target column holding class labels")
+    if class_weights == "balanced":
+        return class_weights
+    if isinstance(class_weights, str) or not hasattr(class_weights, "items"):
+        raise ValueError(f"class_weights must be 'balanced' or a dict {{label: weight}}; got {class_weights!r}")
+    checked = {}
+    for label, weight in class_weights.items():
+        if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+            raise ValueError(f"class_weights: labels must be integers; got {label!r}")
+        if not isinstance(weight, numbers.Real) or not weight >= 0:
+            raise ValueError(f"class_weights: weight of class {label} must be a non-negative number; got {weight!r}")
+        checked[int(label)] = float(weight)
+    if not checked:
+        raise ValueError("class_weights is empty")
+    return checked

@@ -4,6 +4,7 @@
 #ifndef ROOT_ML_RDataLoader
 #define ROOT_ML_RDataLoader
 
+#include "ROOT/ML/Detail/RClassWeights.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <exception>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -78,6 +80,10 @@ class RDataLoader {
    RDataLoaderOptions fOptions;
    std::array<Detail::RColumnSlot, sizeof...(Columns)> fSlots;
    RBatchLayout fLayout;
+   static constexpr std::size_t kNoColumn = sizeof...(Columns);
+   std::size_t fLabelColumn = kNoColumn;  ///< The class label, when weighting by class.
+   std::size_t fWeightColumn = kNoColumn; ///< The event weight, if any.
+   Detail::RClassWeights fClassWeights;
    Detail::RReadingPlan fPlan;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
@@ -251,6 +257,30 @@ public:
       }
    }
 
+   /// How many entries of `split` carry each class label (the single target, whole numbers).
+   std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain)
+   {
+      if (fLabelColumn == kNoColumn)
+         throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted");
+      StopEpoch();
+      std::map<std::int64_t, std::uint64_t> counts;
+      RCountClasses count(fLabelColumn, counts);
+      for (const auto &slice : fPlan.GetSlices(split))
+         VisitSlice(slice, count);
+      return counts;
+   }
+
+   /// From the next epoch on, the weights tensor holds weights[class of label] x the event weight.
+   void SetClassWeights(std::map<std::int64_t, double> weights)
+   {
+      if (fLabelColumn == kNoColumn)
+         throw std::logic_error("ROOT::ML::RDataLoader: class weights need fClassWeighted");
+      if (weights.empty())
+         throw std::invalid_argument("ROOT::ML::RDataLoader: no class weights given");
+      StopEpoch();
+      fClassWeights.SetWeights(std::move(weights));
+   }
+
    /// Batches in the shuffle window of `split` (and in the queue of finished batches).
    std::uint64_t GetWindowBatches(ESplit split) const
    {
@@ -302,6 +332,22 @@ private:
       return EBlock::kFeatures;
    }
 
+   std::size_t IndexOf(const std::string &column) const
+   {
+      return std::find(fColumnNames.begin(), fColumnNames.end(), column) - fColumnNames.begin();
+   }
+
+   /// Class weights need one scalar label, and a weights tensor even without an event-weight column.
+   void PrepareClassWeights(const std::array<bool, sizeof...(Columns)> &isVector)
+   {
+      if (fOptions.fTargets.size() != 1 || isVector[IndexOf(fOptions.fTargets[0])])
+         throw std::invalid_argument("ROOT::ML::RDataLoader: class weights need exactly one scalar target column");
+      fLabelColumn = IndexOf(fOptions.fTargets[0]);
+      auto &weights = fLayout[static_cast<int>(EBlock::kWeights)];
+      weights.fWidth = 1;
+      fClassWeights = Detail::RClassWeights(weights.fDType);
+   }
+
    /// Lays out the columns: features in column order, targets in the order given, then the weight.
    void AssignSlots()
    {
@@ -330,7 +376,7 @@ private:
          block.fDType = slot.fDType;
       }
       auto place = [this](const std::string &name) {
-         auto &slot = fSlots[std::find(fColumnNames.begin(), fColumnNames.end(), name) - fColumnNames.begin()];
+         auto &slot = fSlots[IndexOf(name)];
          auto &block = fLayout[static_cast<int>(slot.fBlock)];
          slot.fOffset = block.fWidth;
          slot.fByteOffset = slot.fOffset * GetDTypeSize(slot.fDType);
@@ -341,8 +387,12 @@ private:
             place(name);
       for (const auto &name : fOptions.fTargets)
          place(name);
-      if (!fOptions.fWeights.empty())
+      if (!fOptions.fWeights.empty()) {
          place(fOptions.fWeights);
+         fWeightColumn = IndexOf(fOptions.fWeights);
+      }
+      if (fOptions.fClassWeighted)
+         PrepareClassWeights(isVector);
       // A single integer target is a class label: a plain vector, as losses for classes expect.
       auto &targets = fLayout[static_cast<int>(EBlock::kTargets)];
       const bool integral = targets.fDType != EDType::kFloat32 && targets.fDType != EDType::kFloat64;
@@ -389,7 +439,7 @@ private:
 
    /// Copies each entry into the batch slot the shuffle buffer draws for it.
    class RFill {
-      const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
+      const RDataLoader &fLoader;
       Detail::RShuffleBuffer &fBuffer;
       std::uint64_t &fWritten;
 
@@ -399,15 +449,22 @@ private:
          const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
                                           batch.GetRowAddress(EBlock::kTargets, row),
                                           batch.GetRowAddress(EBlock::kWeights, row)};
-         // A braced list rather than a fold expression: folds nest, and compilers cap the nesting.
-         const int expand[] = {(Detail::WriteColumn(fSlots[I], rows, values), 0)...};
+         // Braced lists rather than fold expressions: folds nest, and compilers cap the nesting.
+         const int expand[] = {(Detail::WriteColumn(fLoader.fSlots[I], rows, values), 0)...};
          static_cast<void>(expand);
+         if (fLoader.fClassWeights.IsActive()) {
+            double label = 0., eventWeight = 1.;
+            const int scalars[] = {(I == fLoader.fLabelColumn    ? (label = Detail::ScalarValue(values), 0)
+                                    : I == fLoader.fWeightColumn ? (eventWeight = Detail::ScalarValue(values), 0)
+                                                                 : 0)...};
+            static_cast<void>(scalars);
+            fLoader.fClassWeights.Write(rows, label, eventWeight);
+         }
       }
 
    public:
-      RFill(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
-            std::uint64_t &written)
-         : fSlots(slots), fBuffer(buffer), fWritten(written)
+      RFill(const RDataLoader &loader, Detail::RShuffleBuffer &buffer, std::uint64_t &written)
+         : fLoader(loader), fBuffer(buffer), fWritten(written)
       {
       }
       bool operator()(const Columns &...values)
@@ -418,6 +475,27 @@ private:
             ++fWritten;
          }
          return fBuffer.Advance();
+      }
+   };
+
+   /// Counts the entries of each class label.
+   class RCountClasses {
+      std::size_t fLabelColumn;
+      std::map<std::int64_t, std::uint64_t> &fCounts;
+
+   public:
+      RCountClasses(std::size_t labelColumn, std::map<std::int64_t, std::uint64_t> &counts)
+         : fLabelColumn(labelColumn), fCounts(counts)
+      {
+      }
+      bool operator()(const Columns &...values)
+      {
+         std::size_t i = 0;
+         double label = 0.;
+         const int scalars[] = {(i++ == fLabelColumn ? (label = Detail::ScalarValue(values), 0) : 0)...};
+         static_cast<void>(scalars);
+         ++fCounts[Detail::ClassOf(label)];
+         return true;
       }
    };
 
@@ -467,7 +545,7 @@ private:
       for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
          if (queue.IsClosed())
             return;
-         RFill fill(fSlots, buffer, stats.fEntriesRead);
+         RFill fill(*this, buffer, stats.fEntriesRead);
          VisitSlice(slice, fill);
          publish();
       }

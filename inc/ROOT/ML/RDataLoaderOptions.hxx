@@ -45,6 +45,7 @@ struct RDataLoaderOptions {
    bool fLoadEager = false;           ///< The window spans the whole split: a full in-memory permutation.
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
+   bool fClassWeighted = false; ///< Weights multiplied by a per-class weight (see RDataLoader::SetClassWeights).
    double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).
    bool fShuffle = true;              ///< Shuffle reading units and entries, differently every epoch.
    bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.

@@ -1,0 +1,57 @@
+"""Class weights: balanced from the training split's class counts, combined with event weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ROOT
+
+
+@pytest.fixture
+def imbalanced():
+    """1:20 imbalance, with an event weight of 0.5 or 2."""
+    return (ROOT.RDataFrame(2100).Define("label", "(int)(rdfentry_ % 21 == 0)")
+            .Define("x", "(float)rdfentry_").Define("ew", "rdfentry_ % 2 ? 2.f : 0.5f"))
+
+
+def test_balanced_weights_equalise_the_classes(imbalanced):
+    train, _ = ROOT.ML.RDataLoader(imbalanced, batch_size=100, columns=["x", "label"], target="label",
+                                   class_weights="balanced", set_seed=3).train_test_split(0.2)
+    labels, weights = [], []
+    for x, y, w in train.as_numpy():
+        labels.append(y[:, 0])
+        weights.append(w[:, 0])
+    labels, weights = np.concatenate(labels), np.concatenate(weights)
+    counts = {c: int((labels == c).sum()) for c in (0, 1)}
+    assert set(train.class_weights) == {0, 1}
+    assert weights[labels == 1].sum() == pytest.approx(weights[labels == 0].sum(), rel=0.02)
+    assert weights[labels == 1][0] > 15 * weights[labels == 0][0]
+    assert counts[1] > 0
+
+
+def test_class_weights_multiply_event_weights(imbalanced):
+    loader = ROOT.ML.RDataLoader(imbalanced, batch_size=2100, columns=["x", "label", "ew"], target="label",
+                                 weights="ew", class_weights={0: 1.0, 1: 10.0}, shuffle=False, drop_remainder=False)
+    x, y, w = next(iter(loader.as_numpy()))
+    expected = np.where(y[:, 0] == 1, 10.0, 1.0) * np.where(x[:, 0] % 2 == 1, 2.0, 0.5)
+    assert np.array_equal(w[:, 0], expected.astype(np.float32))
+
+
+def test_a_class_without_a_weight_raises(imbalanced):
+    loader = ROOT.ML.RDataLoader(imbalanced, batch_size=10, columns=["x", "label"], target="label",
+                                 class_weights={0: 1.0})
+    with pytest.raises(RuntimeError, match="class 1 has no class weight"):
+        list(loader.as_numpy())
+
+
+def test_bad_class_weight_requests(imbalanced):
+    with pytest.raises(ValueError, match="exactly one scalar target"):
+        ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], class_weights="balanced")
+    with pytest.raises(ValueError, match="'balanced' or a dict"):
+        ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights="inverse")
+    with pytest.raises(ValueError, match="non-negative"):
+        ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights={0: -1})
+    fractional = imbalanced.Define("half", "0.5f * label")
+    with pytest.raises(RuntimeError, match="whole-number labels"):
+        ROOT.ML.RDataLoader(fractional, columns=["x", "half"], target="half", class_weights="balanced").num_batches
