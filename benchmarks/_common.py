@@ -24,9 +24,10 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,9 +76,7 @@ def write_tree(path: Path, columns: Mapping[str, np.ndarray], compression: str =
     return path
 
 
-def generate_dataset(
-    path: Path, entries: int, n_features: int = 20, compression: str = "zlib", seed: int = 1
-) -> Path:
+def generate_dataset(path: Path, entries: int, n_features: int = 20, compression: str = "zlib", seed: int = 1) -> Path:
     """Write (or reuse) a flat dataset in a child process, see :func:`_write_flat_dataset`."""
     if not path.exists():
         in_fresh_process(
@@ -329,6 +328,31 @@ def loader_class(kind: str) -> Any:
     raise ValueError(f"unknown loader kind {kind!r}; expected one of {sorted(LOADER_NAMES)}")
 
 
+def make_loader(
+    kind: str,
+    dataframes: Any,
+    features: Sequence[str],
+    batch_size: int,
+    batches_in_memory: int | None = None,
+    **options: Any,
+) -> Any:
+    """A loader of ``kind`` delivering ``(features, label)`` batches, remainder dropped.
+
+    ``batches_in_memory=None`` keeps the loader's own default; ``options`` go through as they are
+    (``shuffle``, ``set_seed``, ``load_eager``).
+    """
+    if batches_in_memory is not None:
+        options["batches_in_memory"] = batches_in_memory
+    return loader_class(kind)(
+        dataframes,
+        batch_size=batch_size,
+        columns=[LABEL, *features],
+        target=LABEL,
+        drop_remainder=True,
+        **options,
+    )
+
+
 @dataclass
 class EpochTiming:
     """What one pass over the batches cost, as seen by the consumer."""
@@ -338,27 +362,13 @@ class EpochTiming:
     batches: int
     seconds_waiting: float
     first_batch_wallclock: float | None = None
-    label_means: list[float] = field(default_factory=list)
-
-    @property
-    def entries_per_second(self) -> float:
-        return self.entries / self.seconds if self.seconds > 0 else float("nan")
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("label_means")
-        return data
 
 
-def run_epoch(
-    batches: Iterable[Any],
-    step: Callable[[Any, Any], None] | None = None,
-    keep_label_means: bool = False,
-) -> EpochTiming:
+def run_epoch(batches: Iterable[Any], step: Callable[[Any, Any], None] | None = None) -> EpochTiming:
     """Iterate over one epoch of ``(x, y)`` batches, timing the waits for each next batch.
 
-    ``step(x, y)``, if given, is the work done per batch (e.g. a training step); its time counts
-    in ``seconds`` but not in ``seconds_waiting``.
+    ``step(x, y)``, if given, is the work done per batch (a training step, or recording what
+    came); its time counts in ``seconds`` but not in ``seconds_waiting``.
     """
     start = time.perf_counter()
     iterator = iter(batches)
@@ -366,7 +376,6 @@ def run_epoch(
     entries = 0
     count = 0
     first_batch_wallclock = None
-    label_means: list[float] = []
     while True:
         before = time.perf_counter()
         try:
@@ -379,8 +388,6 @@ def run_epoch(
             first_batch_wallclock = time.time()
         entries += len(x)
         count += 1
-        if keep_label_means:
-            label_means.append(float(y.mean()))
         if step is not None:
             step(x, y)
     return EpochTiming(
@@ -389,7 +396,6 @@ def run_epoch(
         batches=count,
         seconds_waiting=waiting,
         first_batch_wallclock=first_batch_wallclock,
-        label_means=label_means,
     )
 
 

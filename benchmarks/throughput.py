@@ -3,24 +3,27 @@
 Every measurement runs in a fresh Python process (this script re-run with ``--worker``), reads
 the same file(s) with a warm page cache, and delivers shuffled NumPy batches of 1024 entries:
 features ``(1024, n)`` float32 and the ``label`` as target. Nothing consumes the batches unless
-a section says so. Compared with ``rootreadspeed``, which reads every branch of the file once
-without building batches: the best any ROOT-based reader can do on this machine.
+a section says so. The reference is ``rootreadspeed``, which reads every branch of the file
+once through TTree, without building batches: the I/O limit of a loader built on TTree reading.
 
 Sections: the main comparison (zlib and LZ4 files), eager loading, a filtered dataframe, a
 consumer training a small MLP, and (with ``--scaling``) 5/20/100 columns and 0.5M/2M/8M entries.
 
-    python benchmarks/throughput.py                              # full run, about 20 minutes
-    python benchmarks/throughput.py --entries 20000 --quick      # smoke test, about 2 minutes
-    python benchmarks/throughput.py --scaling                    # adds the scaling sweep
+    python benchmarks/throughput.py                              # full run, about 25 minutes
+    python benchmarks/throughput.py --entries 20000 --quick      # smoke test, about 1 minute
+    python benchmarks/throughput.py --scaling                    # adds the sweep, about 45 minutes
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from _common import (
     LABEL,
@@ -33,7 +36,7 @@ from _common import (
     feature_names,
     fmt,
     generate_dataset,
-    loader_class,
+    make_loader,
     markdown_table,
     median,
     ours_unavailable_reason,
@@ -83,14 +86,13 @@ class LoaderSource:
 
     def epoch(self) -> Iterator[Any]:
         if self.loader is None:
-            cls = loader_class(self.case["loader"])
-            self.loader = cls(
+            self.loader = make_loader(
+                self.case["loader"],
                 self.df,
-                batch_size=BATCH_SIZE,
-                columns=[LABEL, *self.case["features"]],
-                target=LABEL,
+                self.case["features"],
+                BATCH_SIZE,
                 shuffle=True,
-                drop_remainder=True,
+                batches_in_memory=self.case.get("batches_in_memory"),
                 set_seed=SEED,
                 load_eager=self.case.get("load_eager", False),
             )
@@ -102,7 +104,7 @@ class LoaderSource:
 
 
 class UprootSource:
-    """``uproot.iterate`` in steps of ``STEP_ENTRIES``, each step shuffled with NumPy."""
+    """uproot's ``iterate`` in steps of ``STEP_ENTRIES``, each step shuffled with NumPy."""
 
     def __init__(self, case: dict[str, Any]) -> None:
         import numpy as np
@@ -190,19 +192,47 @@ SOURCES: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
+class FirstFeatureRecorder:
+    """Per-batch step keeping the first feature, to count the distinct entries of an epoch.
+
+    The features are continuous, so distinct values ~ distinct entries (float32 collisions make a
+    correct epoch of 1M entries come out at about 99%).
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+
+    def __call__(self, x: Any, y: Any) -> None:
+        self.chunks.append(x[:, 0].copy())
+
+    def distinct_fraction(self) -> float:
+        import numpy as np
+
+        values = np.concatenate(self.chunks)
+        self.chunks = []
+        return len(np.unique(values)) / len(values)
+
+
 def measure(case: dict[str, Any]) -> dict[str, Any]:
     """Child process: open the source, note the baseline RSS, run the epochs."""
     step = MLPStep(len(case["features"])) if case.get("mlp") else None
+    recorder = FirstFeatureRecorder() if case.get("count_distinct") else None
     try:
         source = SOURCES[case["source"]](case)
     except ImportError as error:
         return {"error": f"not installed: {error}"}
     baseline = rss_mb()
-    epochs = [run_epoch(source.epoch(), step) for _ in range(case["epochs"])]
+    epochs = []
+    distinct = []
+    for _ in range(case["epochs"]):
+        epochs.append(run_epoch(source.epoch(), step or recorder))
+        if recorder is not None:
+            distinct.append(recorder.distinct_fraction())
     result = {
         "baseline_rss_mb": baseline,
         "first_batch_s": epochs[0].first_batch_wallclock - case["t_spawn"] if epochs[0].batches else None,
-        "epochs": [e.to_json() for e in epochs],
+        "epochs": [asdict(e) for e in epochs],
+        "distinct_fraction": distinct,
     }
     if hasattr(source, "extra"):
         result.update(source.extra())
@@ -215,7 +245,11 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
 
 
 class Runner:
-    """Runs the measurements, ``repeat`` fresh processes each, and keeps the medians."""
+    """Runs the measurements, ``repeat`` fresh processes each.
+
+    Keeps the best (smallest) time of the repeats, which is the least disturbed by whatever else
+    runs on the machine, and the median of everything else.
+    """
 
     def __init__(self, repeat: int, ours_reason: str | None) -> None:
         self.repeat = repeat
@@ -223,7 +257,7 @@ class Runner:
         self.raw: list[dict[str, Any]] = []
 
     def source(self, name: str, **case: Any) -> dict[str, Any]:
-        """Median over repeats of one batch source; ``{"error": ...}`` if it failed or is absent."""
+        """One batch source over the repeats; ``{"error": ...}`` if it failed or is absent."""
         if case.get("loader") == "ours" and self.ours_reason:
             return {"error": f"unavailable: {self.ours_reason}"}
         case = {"kind": "measure", "epochs": 2, **case}
@@ -233,29 +267,31 @@ class Runner:
         if not good:
             print(f"  {name}: {runs[-1]['error']}", file=sys.stderr)
             return {"error": runs[-1]["error"]}
-        last = [r["epochs"][-1] for r in good]
+        best = min(good, key=lambda r: r["epochs"][-1]["seconds"])
+        last = best["epochs"][-1]
         summary = {
-            "seconds": median([e["seconds"] for e in last]),
-            "entries": last[0]["entries"],
-            "first_batch_s": median([r["first_batch_s"] for r in good]),
-            "epoch1_seconds": median([r["epochs"][0]["seconds"] for r in good]),
+            "seconds": last["seconds"],
+            "entries": last["entries"],
+            "waiting_fraction": last["seconds_waiting"] / last["seconds"],
+            "epoch1_seconds": best["epochs"][0]["seconds"],
+            "first_batch_s": min(r["first_batch_s"] for r in good),
             "peak_rss_mb": median([r["peak_rss_mb"] for r in good]),
             "above_baseline_mb": median([r["peak_rss_mb"] - r["baseline_rss_mb"] for r in good]),
-            "waiting_fraction": median([e["seconds_waiting"] / e["seconds"] for e in last]),
-            "stats": good[-1].get("stats"),
+            "stats": best.get("stats"),
+            "distinct_fraction": best["distinct_fraction"],
         }
         summary["rate"] = summary["entries"] / summary["seconds"]
         print(f"  {name}: {summary['rate'] / 1e6:.3f} M entries/s", file=sys.stderr)
         return summary
 
     def readspeed(self, name: str, files: list[str], threads: int, entries: int, branches: list[str] | None = None):
-        """Median over repeats of ``rootreadspeed``."""
+        """``rootreadspeed`` over the repeats."""
         runs = [rootreadspeed(files, threads, branches) for _ in range(self.repeat)]
         self.raw.append({"name": name, "runs": runs})
         good = [r for r in runs if "error" not in r]
         if not good:
             return {"error": runs[-1]["error"]}
-        seconds = median([r["seconds"] for r in good])
+        seconds = min(r["seconds"] for r in good)
         peak = median([r["peak_rss_mb"] for r in good])
         print(f"  {name}: {entries / seconds / 1e6:.3f} M entries/s", file=sys.stderr)
         return {"seconds": seconds, "entries": entries, "rate": entries / seconds, "peak_rss_mb": peak}
@@ -282,8 +318,41 @@ def main_comparison(runner: Runner, file: str, entries: int, features: list[str]
         "uproot.iterate + np shuffle": runner.source("uproot", source="uproot", **base),
         "f9columnar (num_workers=0)": runner.source("f9columnar", source="f9columnar", **base),
         LOADER_NAMES["ours"]: runner.source("ours", source="loader", loader="ours", **base),
+        f"{LOADER_NAMES['ours']}, batches_in_memory=10": runner.source(
+            "ours bim=10", source="loader", loader="ours", batches_in_memory=10, **base
+        ),
     }
     return results
+
+
+def stats_table(results: dict[str, dict], file: str) -> str:
+    """What our loader's ``stats()`` said about its epoch 2, next to what the consumer measured."""
+    rows = []
+    for name, r in results.items():
+        stats = r.get("stats")
+        if not stats:
+            continue
+        rows.append(
+            [
+                name,
+                fmt(r["seconds"]),
+                fmt(stats.get("seconds")),
+                fmt(stats.get("seconds_to_first_batch"), 3),
+                fmt(stats.get("seconds_waiting")),
+                f"{stats.get('bytes_read', 0) / os.path.getsize(file):.2f}",
+                fmt(stats.get("label_mix_r")),
+            ]
+        )
+    headers = [
+        "loader",
+        "epoch 2, consumer (s)",
+        "stats: seconds",
+        "stats: seconds_to_first_batch",
+        "stats: seconds_waiting",
+        "stats: bytes_read / file size",
+        "stats: label_mix_r",
+    ]
+    return markdown_table(headers, rows)
 
 
 def main_table(results: dict[str, dict]) -> str:
@@ -334,8 +403,14 @@ def eager_section(runner: Runner, file: str, features: list[str]) -> str:
         else:
             cells = [r["first_batch_s"], r["epoch1_seconds"], r["seconds"], r["peak_rss_mb"], r["above_baseline_mb"]]
             rows.append([name, *(fmt(c, d) for c, d in zip(cells, (2, 2, 2, 0, 0)))])
-    headers = ["eager path", "first batch after start (s)", "epoch 1 (s)", "epoch 2 (s)", "peak RSS (MiB)",
-               "RSS above baseline (MiB)"]
+    headers = [
+        "eager path",
+        "first batch after start (s)",
+        "epoch 1 (s)",
+        "epoch 2 (s)",
+        "peak RSS (MiB)",
+        "RSS above baseline (MiB)",
+    ]
     return markdown_table(headers, rows)
 
 
@@ -344,17 +419,41 @@ def filter_section(runner: Runner, file: str, features: list[str], unfiltered: d
     for kind in ("root", "ours"):
         name = LOADER_NAMES[kind]
         plain = unfiltered[name]
-        cut = runner.source(f"{kind} filtered", source="loader", loader=kind, file=file, features=features,
-                            filter=FILTER)
+        cut = runner.source(
+            f"{kind} filtered",
+            source="loader",
+            loader=kind,
+            file=file,
+            features=features,
+            filter=FILTER,
+            count_distinct=True,
+        )
         if "error" in plain or "error" in cut:
-            rows.append([name, plain.get("error", ""), cut.get("error", ""), "", "", ""])
+            rows.append([name, plain.get("error", ""), cut.get("error", ""), "", "", "", ""])
             continue
         per_plain = plain["seconds"] / plain["entries"] * 1e6
         per_cut = cut["seconds"] / cut["entries"] * 1e6
-        rows.append([name, fmt(per_plain, 3), str(cut["entries"]), fmt(cut["seconds"]), fmt(per_cut, 3),
-                     f"{per_cut / per_plain:.2f}x"])
-    headers = ["loader", "unfiltered (µs/entry)", f"entries passing `{FILTER}`", "filtered epoch 2 (s)",
-               "filtered (µs/passing entry)", "filtered / unfiltered"]
+        distinct = " / ".join(f"{100 * d:.1f}%" for d in cut["distinct_fraction"])
+        rows.append(
+            [
+                name,
+                fmt(per_plain, 3),
+                str(cut["entries"]),
+                fmt(cut["seconds"]),
+                fmt(per_cut, 3),
+                f"{per_cut / per_plain:.2f}x",
+                distinct,
+            ]
+        )
+    headers = [
+        "loader",
+        "unfiltered (µs/entry)",
+        f"entries passing `{FILTER}`",
+        "filtered epoch 2 (s)",
+        "filtered (µs/passing entry)",
+        "filtered / unfiltered",
+        "distinct entries, epoch 1 / 2",
+    ]
     return markdown_table(headers, rows)
 
 
@@ -371,8 +470,14 @@ def consumer_section(runner: Runner, file: str, features: list[str]) -> str:
         if "error" in r:
             rows.append([name, r["error"], "", ""])
         else:
-            rows.append([name, fmt(r["seconds"]), fmt(r["seconds"] * r["waiting_fraction"]),
-                         f"{100 * r['waiting_fraction']:.1f}%"])
+            rows.append(
+                [
+                    name,
+                    fmt(r["seconds"]),
+                    fmt(r["seconds"] * r["waiting_fraction"]),
+                    f"{100 * r['waiting_fraction']:.1f}%",
+                ]
+            )
     headers = ["loader feeding the MLP", "epoch 2 (s)", "waiting for batches (s)", "waiting / wall time"]
     return markdown_table(headers, rows)
 
@@ -391,8 +496,15 @@ def scaling_section(runner: Runner, data_dir: Path, entries: int) -> str:
             r = runner.source(f"{label} {kind}", source="loader", loader=kind, file=file, features=features)
             row += [rate_cell(r), ratio(r, reference)]
         rows.append(row)
-    headers = ["columns", "entries", "rootreadspeed -t2 (M/s)", "ROOT 6.40 loader (M/s)", "vs rrs",
-               "rdataloader (M/s)", "vs rrs"]
+    headers = [
+        "columns",
+        "entries",
+        "rootreadspeed -t2 (M/s)",
+        "ROOT 6.40 loader (M/s)",
+        "vs rrs",
+        "rdataloader (M/s)",
+        "vs rrs",
+    ]
     return markdown_table(headers, rows)
 
 
@@ -416,8 +528,7 @@ def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
     width = 0.8 / len(results)
     for ax, (key, scale, title) in zip(axes, panels):
         for i, (compression, by_reader) in enumerate(results.items()):
-            values = [by_reader[n].get(key, 0.0) * scale if by_reader[n].get(key) is not None else 0.0
-                      for n in names]
+            values = [by_reader[n].get(key, 0.0) * scale if by_reader[n].get(key) is not None else 0.0 for n in names]
             ax.bar([j + i * width for j in range(len(names))], values, width, label=compression)
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(names))])
         ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
@@ -435,7 +546,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES, help="entries of the generated file")
     parser.add_argument("--input", help=f"use this file (TTree '{TREE}', an int '{LABEL}' and float features)")
     parser.add_argument("--data-dir", type=Path, default=RESULTS_DIR / "data", help="where generated files go")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement (median kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement")
     parser.add_argument("--quick", action="store_true", help="one process per measurement, zlib file only")
     parser.add_argument("--scaling", action="store_true", help="add the columns/entries sweep (slow)")
     parser.add_argument("--plot", type=Path, default=RESULTS_DIR / "throughput.png", help="PNG to write")
@@ -457,32 +568,52 @@ def main() -> None:
     else:
         entries, features = args.entries, feature_names(DEFAULT_FEATURES)
         compressions = ["zlib"] if args.quick else ["zlib", "lz4"]
-        files = {c: str(generate_dataset(dataset_path(args.data_dir, entries, DEFAULT_FEATURES, c), entries,
-                                         DEFAULT_FEATURES, c)) for c in compressions}
+        files = {
+            c: str(
+                generate_dataset(
+                    dataset_path(args.data_dir, entries, DEFAULT_FEATURES, c), entries, DEFAULT_FEATURES, c
+                )
+            )
+            for c in compressions
+        }
     warm_page_cache(list(files.values()))
     ours_reason = ours_unavailable_reason()
     if ours_reason:
         print(f"rdataloader is unavailable: {ours_reason}", file=sys.stderr)
     runner = Runner(repeat, ours_reason)
 
-    report = [f"Batches of {BATCH_SIZE}, shuffled, NumPy output; {entries} entries, {len(features)} features + "
-              f"label; median of {repeat} fresh process(es); epoch 2 of 2 unless said otherwise.\n"]
+    report = [
+        f"Batches of {BATCH_SIZE}, shuffled, NumPy output; {entries} entries, {len(features)} features + "
+        f"label; {repeat} fresh process(es) per row: best time, median memory; epoch 2 of 2 unless "
+        f"said otherwise; load average at start {os.getloadavg()[0]:.1f}.\n"
+    ]
     comparisons = {}
     for compression, file in files.items():
         print(f"main comparison, {compression}", file=sys.stderr)
         comparisons[compression] = main_comparison(runner, file, entries, features)
-        report += [f"### Throughput, first batch, memory ({compression}: {Path(file).name})\n",
-                   main_table(comparisons[compression]), ""]
+        report += [
+            f"### Throughput, first batch, memory ({compression}: {Path(file).name})\n",
+            main_table(comparisons[compression]),
+            "",
+            stats_table(comparisons[compression], file),
+            "",
+        ]
     main_file = next(iter(files.values()))
     first = next(iter(comparisons.values()))
     print("eager loading", file=sys.stderr)
     report += ["### Eager loading\n", eager_section(runner, main_file, features), ""]
     print("filtered dataframe", file=sys.stderr)
-    report += [f"### Filtered dataframe (`Filter(\"{FILTER}\")`)\n",
-               filter_section(runner, main_file, features, first), ""]
+    report += [
+        f'### Filtered dataframe (`Filter("{FILTER}")`)\n',
+        filter_section(runner, main_file, features, first),
+        "",
+    ]
     print("MLP consumer", file=sys.stderr)
-    report += ["### Consumer: one MLP training step per batch (torch, 1 thread)\n",
-               consumer_section(runner, main_file, features), ""]
+    report += [
+        "### Consumer: one MLP training step per batch (torch, 1 thread)\n",
+        consumer_section(runner, main_file, features),
+        "",
+    ]
     if args.scaling and not args.input:
         print("scaling", file=sys.stderr)
         report += ["### Scaling (zlib, epoch 2)\n", scaling_section(runner, args.data_dir, entries), ""]
