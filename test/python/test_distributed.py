@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ROOT
 from conftest import epoch_indices
@@ -51,6 +53,56 @@ def test_ranks_read_disjoint_equal_shards_that_change_every_epoch(three_files, w
             if previous is not None:
                 assert not np.array_equal(np.sort(shards[0]), np.sort(previous[0]))
             previous = shards
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    world_size=st.integers(1, 4),
+    batch_size=st.integers(1, 200),
+    batches_in_memory=st.one_of(st.none(), st.integers(1, 5)),
+    load_eager=st.booleans(),
+    shuffle=st.booleans(),
+    drop_remainder=st.booleans(),
+    test_size=st.one_of(st.none(), st.floats(0.05, 0.5)),
+    filtered=st.booleans(),
+    seed=st.integers(1, 2**40),
+    data=st.data(),
+)
+def test_any_options_give_equal_disjoint_shards_and_resume_anywhere(three_files, world_size, batch_size,
+                                                                    batches_in_memory, load_eager, shuffle,
+                                                                    drop_remainder, test_size, filtered, seed, data):
+    def case(**extra):
+        kwargs = {"batch_size": batch_size, "batches_in_memory": batches_in_memory, "load_eager": load_eager,
+                  "shuffle": shuffle, "drop_remainder": drop_remainder, "set_seed": seed, **extra}
+        return {"paths": three_files, "filter": "idx % 4 != 1" if filtered else None, "kwargs": kwargs,
+                "test_size": test_size}
+
+    whole = build_loaders(case(drop_remainder=False))
+    ranks = [build_loaders(case(rank=rank, world_size=world_size)) for rank in range(world_size)]
+    for split in range(len(whole)):
+        entries = epoch_indices(whole[split].as_numpy())
+        shard = len(entries) // world_size
+        used = world_size * (shard // batch_size * batch_size if drop_remainder else shard)
+        shards = [epoch_indices(views[split].as_numpy()) for views in ranks]
+        assert {views[split].stats()["batches"] for views in ranks} == {ranks[0][split].num_batches}
+        together = np.concatenate(shards)
+        assert len(np.unique(together)) == len(together) == used
+        assert np.isin(together, entries).all()
+
+    # The second epoch of a split, interrupted anywhere, resumes in a fresh loader with the same batches.
+    split = data.draw(st.integers(0, len(whole) - 1), label="split")
+    rank = data.draw(st.integers(0, world_size - 1), label="rank")
+    views = ranks[rank]
+    running = iter(views[split].as_numpy())
+    delivered = data.draw(st.integers(0, views[split].num_batches), label="delivered")
+    for _ in range(delivered):
+        next(running)
+    state = views[0].state_dict()
+    rest = collect(running)
+    resumed = build_loaders(case(rank=rank, world_size=world_size))
+    resumed[0].load_state_dict(state)
+    again = collect(resumed[split].as_numpy())
+    assert all(np.array_equal(again[key], rest[key]) for key in rest)
 
 
 # Resuming in another process ---------------------------------------------------------------------
