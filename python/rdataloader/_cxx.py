@@ -55,6 +55,9 @@ def engine_class(cxx_types: Sequence[str]):
         cls.NextBatch.__release_gil__ = True
         cls.StartEpoch.__release_gil__ = True
         cls.StopEpoch.__release_gil__ = True
+        # These stop a running epoch too.
+        cls.SetNumEpochs.__release_gil__ = True
+        cls.SetSeed.__release_gil__ = True
         with _lock:
             _engine_classes[key] = cls
     return cls

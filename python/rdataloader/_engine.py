@@ -28,7 +28,15 @@ def _stop_all() -> None:
 
 
 class EpochSuperseded(RuntimeError):
-    """An iteration was abandoned because another one started on the same loader."""
+    """An iteration was abandoned because another one started on the same loader, or a state was loaded."""
+
+
+class _Position:
+    """An epoch of a split and the batches it has delivered: the running epoch, or a saved one to resume."""
+
+    def __init__(self, split: int, batches: int) -> None:
+        self.split = split
+        self.batches = batches
 
 
 class Engine:
@@ -49,6 +57,8 @@ class Engine:
         options.fDropRemainder = spec.drop_remainder
         options.fSeed = spec.seed
         options.fVecPadding = spec.vec_padding
+        options.fRank = spec.rank
+        options.fWorldSize = spec.world_size
         for t in spec.targets:
             options.fTargets.push_back(t)
         for name, size in spec.max_vec_sizes.items():
@@ -61,7 +71,8 @@ class Engine:
         self.normalization = self._normalize(spec.normalize)
         self.class_weights = self._weigh_classes(spec.class_weights)
         self._lock = threading.Lock()
-        self._active: object | None = None
+        self._active: _Position | None = None
+        self._resume: _Position | None = None
         self._stats: dict[int, dict] = {}
         self._closed = False
         _live_engines.add(self)
@@ -142,6 +153,39 @@ class Engine:
     def stats(self, split: int) -> dict:
         return dict(self._stats.get(split, {}))
 
+    def num_epochs(self, split: int) -> int:
+        """Epochs of ``split`` started so far (including a running one, or one saved to resume)."""
+        return int(self._cxx.GetNumEpochs(self._splits[split]))
+
+    def dataset_digest(self) -> int:
+        return int(self._cxx.GetDatasetDigest())
+
+    def position(self) -> tuple[int, int] | None:
+        """``(split, batches delivered)`` of the running epoch, or of the saved epoch still to resume."""
+        with self._lock:
+            current = self._active or self._resume
+            return None if current is None else (current.split, current.batches)
+
+    def reseed(self, seed: int) -> None:
+        """Adopt ``seed``: the train/validation split is drawn again from it."""
+        self._abandon()
+        self._cxx.SetSeed(seed)
+
+    def restore(self, epochs: list[int], position: tuple[int, int] | None) -> None:
+        """Set the epoch counters; with ``position``, the next iteration of its split restarts the last
+        epoch started and skips the batches already delivered."""
+        self._abandon()
+        with self._lock:
+            self._resume = None if position is None else _Position(*position)
+        for split, count in enumerate(epochs):
+            self._cxx.SetNumEpochs(self._splits[split], count)
+
+    def _abandon(self) -> None:
+        # A suspended iteration must not continue an epoch that is no longer this engine's.
+        with self._lock:
+            self._active = None
+        self._cxx.StopEpoch()
+
     def epoch(self, split: int) -> Iterator[list[np.ndarray]]:
         """One epoch of ``split`` as lists of arrays (features, then targets and weights if any);
         starting it abandons any other epoch of this loader."""
@@ -149,23 +193,31 @@ class Engine:
             raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
         import time
 
-        token = object()
+        token = _Position(split, 0)
         with self._lock:
             self._active = token
-        expected = self.num_batches(split)
+            resume, self._resume = self._resume, None
+        # A saved epoch of the other split is dropped, as starting this iteration would have abandoned it
+        # in the process that saved it.
+        if resume is not None and resume.split == split:
+            token.batches = resume.batches
+            self._cxx.SetNumEpochs(self._splits[split], self.num_epochs(split) - 1)
+        skip = token.batches
+        expected = self.num_batches(split) - skip
         stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
         started = time.perf_counter()
         waiting = 0.0
         try:
-            self._cxx.StartEpoch(self._splits[split])
+            self._cxx.StartEpoch(self._splits[split], skip)
             while True:
                 with self._lock:
                     if self._active is not token:
                         raise EpochSuperseded(
                             "this iteration was abandoned because another iteration over the same loader "
-                            "(or its other split) started; finish or break one loop before starting the next"
+                            "(or its other split) started, or a state was loaded into it; finish or break one loop "
+                            "before starting the next"
                         )
                 before = time.perf_counter()
                 try:
@@ -184,6 +236,7 @@ class Engine:
                 arrays = block_arrays(batch, self.layout)
                 if monitor is not None:
                     monitor.add(arrays[1])
+                token.batches += 1
                 yield arrays
         finally:
             stats["seconds"] = time.perf_counter() - started
@@ -207,9 +260,7 @@ class Engine:
         """Stop the loading thread; the engine cannot be iterated afterwards."""
         if not self._closed:
             self._closed = True
-            with self._lock:
-                self._active = None
-            self._cxx.StopEpoch()
+            self._abandon()
 
 
 class _LabelMix:

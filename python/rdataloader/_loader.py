@@ -6,6 +6,7 @@ import numbers
 import warnings
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
@@ -75,6 +76,11 @@ class RDataLoader:
     validation_split : float, optional
         If given, the constructor returns ``(train, validation)`` directly, as
         ``RDataLoader(...).train_test_split(validation_split)`` does.
+    rank, world_size : int, optional
+        Distributed data-parallel training: this process reads shard ``rank`` of ``world_size``
+        disjoint shards of equal size, drawn anew every epoch from the seed (so ``set_seed`` must be
+        the same non-zero value in every process). Every rank delivers the same number of batches.
+        Taken from ``torch.distributed`` when it is initialised and they are not given.
 
     Examples
     --------
@@ -109,6 +115,8 @@ class RDataLoader:
         normalize: str | Mapping[str, str | None] | Normalization | None = None,
         class_weights: str | Mapping[int, float] | None = None,
         validation_split: float | None = None,
+        rank: int | None = None,
+        world_size: int | None = None,
     ) -> None:
         self._spec: LoaderSpec = build_spec(
             rdataframes,
@@ -126,6 +134,8 @@ class RDataLoader:
             dtypes,
             normalize,
             class_weights,
+            rank,
+            world_size,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -264,13 +274,24 @@ class RDataLoader:
 
     @property
     def num_batches(self) -> int:
-        """Batches per epoch of this split."""
+        """Batches per epoch of this split delivered to this process (the same in every rank)."""
         return self._ensure_engine().num_batches(self._split)
 
     @property
     def num_entries(self) -> int:
-        """Entries per epoch of this split (including a remainder that ``drop_remainder`` drops)."""
+        """Entries per epoch of this split read by this process, its shard with ``world_size > 1``
+        (including a remainder that ``drop_remainder`` drops)."""
         return self._ensure_engine().num_entries(self._split)
+
+    @property
+    def rank(self) -> int:
+        """The shard this process reads, in ``[0, world_size)``."""
+        return self._spec.rank
+
+    @property
+    def world_size(self) -> int:
+        """The number of processes that share each epoch."""
+        return self._spec.world_size
 
     @property
     def last_batch_no_of_rows(self) -> int:
@@ -287,6 +308,27 @@ class RDataLoader:
         well mixed; ``sqrt(batch_size)`` means every batch holds one class).
         """
         return self._ensure_engine().stats(self._split)
+
+    def state_dict(self) -> dict:
+        """Where this loader stands, as a plain dict that ``json.dumps`` can write.
+
+        It holds the seed, the epochs started per split, the batches already delivered by the epoch
+        that is running (if any), and what identifies the options and the dataset. The train and
+        validation views of a loader share one state. In distributed training every rank is at the
+        same position, so the state of rank 0 restores every rank.
+        """
+        return _state.state_dict(self._spec, self._ensure_engine())
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a ``state_dict()``, in this process or another one.
+
+        The next iteration then delivers, bit for bit, the batches the saved run would have delivered
+        next: the rest of the epoch that was running, then the following epochs. A loader created with
+        ``set_seed=0`` takes the saved seed. Split this loader (``train_test_split``) as the saved one
+        was before loading. Raises ``ValueError`` if the state comes from a loader with other options
+        or another dataset, or if an epoch was saved while running with another ``world_size``.
+        """
+        _state.load_state_dict(self._spec, self._ensure_engine(), state)
 
     def close(self) -> None:
         """Stop the loading thread and free its batches (batches already handed out stay valid)."""
@@ -314,4 +356,6 @@ class RDataLoader:
         if spec.weights:
             parts.append(f"weights={spec.weights!r}")
         parts.append(f"shuffle={spec.shuffle}")
+        if spec.world_size > 1:
+            parts.append(f"rank {spec.rank} of {spec.world_size}")
         return f"RDataLoader({', '.join(parts)})"

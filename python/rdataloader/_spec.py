@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import secrets
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -60,6 +61,9 @@ class LoaderSpec:
     dtypes: dict[str, str] = field(default_factory=dict)
     normalize: Any = None
     class_weights: Any = None
+    seed_drawn: bool = False
+    rank: int = 0
+    world_size: int = 1
 
     @property
     def features(self) -> list[str]:
@@ -120,6 +124,23 @@ def _column_types(nodes: list, columns: list[str]) -> list[ColumnType]:
     return types
 
 
+def _rank_and_world_size(rank, world_size) -> tuple[int, int]:
+    """Validated (rank, world_size); when neither is given, those of torch.distributed if it is initialised."""
+    if rank is None and world_size is None:
+        # A process group can only exist if the program imported torch: there is no need to import it here.
+        torch = sys.modules.get("torch")
+        dist = getattr(torch, "distributed", None)
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            return int(dist.get_rank()), int(dist.get_world_size())
+        return 0, 1
+    if rank is None or world_size is None:
+        raise ValueError(f"give both rank and world_size, or neither; got rank={rank!r}, world_size={world_size!r}")
+    world_size = _positive_int("world_size", world_size)
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be an integer in [0, world_size={world_size}); got {rank!r}")
+    return int(rank), world_size
+
+
 def build_spec(
     rdataframes,
     batch_size,
@@ -136,12 +157,21 @@ def build_spec(
     dtypes,
     normalize=None,
     class_weights=None,
+    rank=None,
+    world_size=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
         batches_in_memory = _positive_int("batches_in_memory", batches_in_memory)
     if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or set_seed < 0:
         raise ValueError(f"set_seed must be a non-negative integer (0 draws a random seed); got {set_seed!r}")
+    rank, world_size = _rank_and_world_size(rank, world_size)
+    if world_size > 1 and set_seed == 0:
+        # The shards of an epoch are drawn from the seed in each process, without communication.
+        raise ValueError(
+            f"with world_size={world_size}, every rank must use the same seed to read its own shard; "
+            "set_seed=0 would draw a different one in each process: pass set_seed=<the same integer on every rank>"
+        )
     if not isinstance(vec_padding, numbers.Real):
         raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
 
@@ -201,12 +231,15 @@ def build_spec(
         shuffle=_flag("shuffle", shuffle),
         drop_remainder=_flag("drop_remainder", drop_remainder),
         seed=int(set_seed) or secrets.randbits(63) + 1,
+        seed_drawn=set_seed == 0,
         load_eager=_flag("load_eager", load_eager),
         max_vec_sizes={k: int(v) for k, v in max_vec_sizes.items()},
         vec_padding=float(vec_padding),
         dtypes=normalized,
         normalize=normalize,
         class_weights=_class_weights(class_weights, targets, max_vec_sizes),
+        rank=rank,
+        world_size=world_size,
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)

@@ -77,19 +77,35 @@ ROOT::ML::RDataLoaderOptions IndexOptions(std::size_t batchSize, double validati
    return options;
 }
 
+namespace {
+
+void Append(REpochContent &content, const ROOT::ML::RBatch &batch)
+{
+   const auto features = batch.GetFeatures<std::int64_t>();
+   const auto targets = batch.GetTargets<float>();
+   content.fBatchSizes.push_back(batch.GetNumRows());
+   for (std::size_t row = 0; row < batch.GetNumRows(); ++row) {
+      content.fIndices.push_back(features(row, 0));
+      content.fTargets.push_back(targets(row, 0));
+      RDL_CHECK_EQ(targets(row, 0), XOf(features(row, 0)));
+   }
+}
+
+} // namespace
+
 REpochContent ReadEpoch(RIndexLoader::REpoch epoch)
 {
    REpochContent content;
-   for (const auto &batch : epoch) {
-      const auto features = batch.GetFeatures<std::int64_t>();
-      const auto targets = batch.GetTargets<float>();
-      content.fBatchSizes.push_back(batch.GetNumRows());
-      for (std::size_t row = 0; row < batch.GetNumRows(); ++row) {
-         content.fIndices.push_back(features(row, 0));
-         content.fTargets.push_back(targets(row, 0));
-         RDL_CHECK_EQ(targets(row, 0), XOf(features(row, 0)));
-      }
-   }
+   for (const auto &batch : epoch)
+      Append(content, batch);
+   return content;
+}
+
+REpochContent ReadRunningEpoch(RIndexLoader &loader)
+{
+   REpochContent content;
+   while (const auto batch = loader.NextBatch())
+      Append(content, *batch);
    return content;
 }
 

@@ -30,6 +30,11 @@ void WeightsWithoutTargetAreRejected();
 void VectorColumnWithoutMaxSizeIsRejected();
 void InconsistentColumnsAreRejected();
 void ValidationSplitOutsideUnitIntervalIsRejected();
+void ShardsAreDisjointEqualAndCoverTheEpoch();
+void ResumedEpochDeliversTheRemainingBatches();
+void SetSeedDrawsTheSplitOfThatSeed();
+void DatasetDigestIdentifiesTheEntriesRead();
+void RankOutsideWorldIsRejected();
 
 namespace {
 
@@ -60,6 +65,11 @@ constexpr RTest kTests[] = {
    {"vector_column_without_max_size_is_rejected", VectorColumnWithoutMaxSizeIsRejected},
    {"inconsistent_columns_are_rejected", InconsistentColumnsAreRejected},
    {"validation_split_outside_unit_interval_is_rejected", ValidationSplitOutsideUnitIntervalIsRejected},
+   {"shards_are_disjoint_equal_and_cover_the_epoch", ShardsAreDisjointEqualAndCoverTheEpoch},
+   {"resumed_epoch_delivers_the_remaining_batches", ResumedEpochDeliversTheRemainingBatches},
+   {"set_seed_draws_the_split_of_that_seed", SetSeedDrawsTheSplitOfThatSeed},
+   {"dataset_digest_identifies_the_entries_read", DatasetDigestIdentifiesTheEntriesRead},
+   {"rank_outside_world_is_rejected", RankOutsideWorldIsRejected},
 };
 // clang-format on
 

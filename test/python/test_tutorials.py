@@ -1,4 +1,5 @@
-"""Every Python tutorial runs, in its fast mode, as a user would run it."""
+"""Every Python tutorial runs, in its fast mode, as a user would run it (ddp_training.py under torchrun,
+in test_distributed.py)."""
 
 from __future__ import annotations
 

@@ -68,6 +68,14 @@ struct REpochStats {
 /// }
 /// ~~~
 /// From Python, `ROOT.ML.RDataLoader(df, batch_size=128, target="label")` builds the same engine.
+///
+/// For distributed data-parallel training, each process sets RDataLoaderOptions::fRank and fWorldSize
+/// (and the same fSeed): every epoch is then cut into fWorldSize disjoint shards of equal size, and each
+/// process reads only its own shard, so that all deliver the same number of batches.
+///
+/// An epoch is a function of (fSeed, split, epoch number) alone. To resume an interrupted run, set the
+/// epoch counters with SetNumEpochs() and start the interrupted epoch again with
+/// StartEpoch(split, batchesAlreadyDelivered): it delivers exactly the batches that were still to come.
 template <typename... Columns>
 class RDataLoader {
    static_assert(sizeof...(Columns) > 0, "ROOT::ML::RDataLoader needs at least one column type");
@@ -181,15 +189,21 @@ public:
    REpoch Validation() { return REpoch(*this, ESplit::kValidation); }
 
    /// Starts the next epoch of `split` on the loading thread, abandoning any epoch in progress.
-   void StartEpoch(ESplit split)
+   /// \param skipBatches batches of the epoch not to deliver, at most GetNumBatches(split): the epoch
+   ///        then delivers the rest, bit for bit as an epoch started without skipping would. The
+   ///        shuffle windows that hold only skipped batches are not read.
+   void StartEpoch(ESplit split, std::uint64_t skipBatches = 0)
    {
+      if (skipBatches > GetNumBatches(split))
+         throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
+                                     " batches of an epoch of " + std::to_string(GetNumBatches(split)));
       StopEpoch();
       const auto epoch = fEpochs[static_cast<int>(split)]++;
       fQueue = std::make_shared<RBatchQueue>(GetWindowBatches(split));
       fStats = std::make_shared<RStatsRecord>();
-      fThread = std::thread([this, split, epoch, queue = fQueue, stats = fStats] {
+      fThread = std::thread([this, split, epoch, skipBatches, queue = fQueue, stats = fStats] {
          try {
-            Produce(split, epoch, *queue, *stats);
+            Produce(split, epoch, skipBatches, *queue, *stats);
             queue->Finish();
          } catch (...) {
             queue->Fail(std::current_exception());
@@ -215,7 +229,10 @@ public:
          fThread.join();
    }
 
-   std::uint64_t GetNumEntries(ESplit split) const { return fPlan.GetNumEntries(split); }
+   /// Entries this process reads in an epoch of `split`: its shard, which is the whole split when
+   /// fWorldSize is 1. The last (entries of the split) % fWorldSize entries of each epoch's order, which
+   /// would make the shards unequal, are read by no process.
+   std::uint64_t GetNumEntries(ESplit split) const { return fPlan.GetShardEntries(split, fOptions.fWorldSize); }
    std::uint64_t GetNumBatches(ESplit split) const
    {
       const auto n = GetNumEntries(split);
@@ -290,6 +307,23 @@ public:
    }
    /// Epochs started so far for `split`.
    std::uint64_t GetNumEpochs(ESplit split) const { return fEpochs[static_cast<int>(split)]; }
+   /// Sets the epochs started so far for `split`: the next StartEpoch() runs epoch number `epochs`.
+   void SetNumEpochs(ESplit split, std::uint64_t epochs)
+   {
+      StopEpoch();
+      fEpochs[static_cast<int>(split)] = epochs;
+   }
+   /// Replaces fSeed and draws the train/validation split again, as a loader built with `seed` would
+   /// have: for resuming, in a loader whose seed was drawn at random, a run saved with that seed.
+   void SetSeed(std::uint64_t seed)
+   {
+      StopEpoch();
+      fOptions.fSeed = seed;
+      fPlan.DrawSplit(fOptions.fValidationSplit, seed);
+   }
+   /// A fingerprint of the dataset as the loader reads it (reading units and their entries after the
+   /// filters): a run can only be resumed over a dataset with the same fingerprint.
+   std::uint64_t GetDatasetDigest() const { return fPlan.GetDigest(); }
    const RBatchLayout &GetLayout() const { return fLayout; }
    const RDataLoaderOptions &GetOptions() const { return fOptions; }
    const std::vector<std::string> &GetColumnNames() const { return fColumnNames; }
@@ -311,6 +345,12 @@ private:
          throw std::invalid_argument(where + "fBatchesInMemory must be positive");
       if (!(fOptions.fValidationSplit >= 0. && fOptions.fValidationSplit < 1.))
          throw std::invalid_argument(where + "fValidationSplit must be in [0, 1)");
+      if (fOptions.fWorldSize == 0)
+         throw std::invalid_argument(where + "fWorldSize must be positive");
+      if (fOptions.fRank >= fOptions.fWorldSize)
+         throw std::invalid_argument(where + "fRank must be in [0, fWorldSize); got fRank " +
+                                     std::to_string(fOptions.fRank) + " with fWorldSize " +
+                                     std::to_string(fOptions.fWorldSize));
       if (!fOptions.fWeights.empty() && fOptions.fTargets.empty())
          throw std::invalid_argument(where + "a weights column needs a target column");
       auto known = [this](const std::string &c) {
@@ -527,7 +567,8 @@ private:
       }
    };
 
-   void Produce(ESplit split, std::uint64_t epoch, RBatchQueue &queue, RStatsRecord &record)
+   void Produce(ESplit split, std::uint64_t epoch, std::uint64_t skipBatches, RBatchQueue &queue,
+                RStatsRecord &record)
    {
       using Clock = std::chrono::steady_clock;
       const auto start = Clock::now();
@@ -535,14 +576,15 @@ private:
       const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
       const auto windowEntries = fOptions.fBatchSize * GetWindowBatches(split);
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
-                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, queue);
+                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, skipBatches, queue);
       REpochStats stats;
       auto publish = [&] {
          stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
          record.Set(stats);
       };
-      for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
+      const auto shard = fPlan.GetShard(split, fOptions.fShuffle, seed, fOptions.fRank, fOptions.fWorldSize);
+      for (const auto &slice : Detail::RReadingPlan::Cut(shard, buffer.GetNumReceived(), GetNumEntries(split))) {
          if (queue.IsClosed())
             return;
          RFill fill(*this, buffer, stats.fEntriesRead);
@@ -554,7 +596,7 @@ private:
                                   std::to_string(buffer.GetNumReceived()) + " entries where " +
                                   std::to_string(GetNumEntries(split)) +
                                   " were counted when the loader was created; did the input files change?");
-      stats.fBatches = GetNumBatches(split);
+      stats.fBatches = GetNumBatches(split) - skipBatches;
       publish();
    }
 

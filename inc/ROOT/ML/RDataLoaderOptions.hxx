@@ -53,6 +53,10 @@ struct RDataLoaderOptions {
    std::map<std::string, std::size_t> fMaxVecSizes; ///< Length each vector column is padded or truncated to.
    double fVecPadding = 0.;                           ///< Value written past the end of shorter vectors.
    std::map<std::string, EDType> fDTypes; ///< Output type per column; float32 when absent.
+   /// Processes that share the dataset, for distributed data-parallel training: every epoch is cut into
+   /// this many disjoint shards of equal size, drawn from fSeed, which must be the same in every process.
+   std::size_t fWorldSize = 1;
+   std::size_t fRank = 0; ///< The shard this process reads, in [0, fWorldSize).
 };
 
 } // namespace ML

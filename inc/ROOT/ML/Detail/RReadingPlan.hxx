@@ -77,6 +77,7 @@ class RReadingPlan {
    std::vector<RReadingUnit> fUnits;
    std::array<std::vector<RUnitSlice>, 2> fSlices;
    std::array<std::uint64_t, 2> fEntries{0, 0};
+   std::size_t fNumDataFrames = 0;
 
    static bool HasRangeNode(ROOT::RDF::RNode &node)
    {
@@ -176,14 +177,26 @@ class RReadingPlan {
       return quota;
    }
 
-   void Split(double validationSplit, std::uint64_t seed, std::size_t nDataFrames)
+public:
+   RReadingPlan() = default;
+   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed)
+      : fNumDataFrames(nodes.size())
    {
-      auto remaining = ValidationQuota(validationSplit, nDataFrames);
+      for (std::size_t i = 0; i < nodes.size(); ++i)
+         AddUnits(i, nodes[i]);
+      DrawSplit(validationSplit, seed);
+   }
+
+   /// Draws which entries of each unit are for validation, replacing any earlier draw. The sizes of the
+   /// splits do not depend on the seed, only which entries make them up.
+   void DrawSplit(double validationSplit, std::uint64_t seed)
+   {
+      auto remaining = ValidationQuota(validationSplit, fNumDataFrames);
       std::vector<std::size_t> order(fUnits.size());
       for (std::size_t i = 0; i < order.size(); ++i)
          order[i] = i;
       // Validation units are drawn from all over each dataframe, so that a dataset sorted by process
-      // still validates on every process. The draw is fixed for the loader's life.
+      // still validates on every process. The draw depends on the seed alone.
       RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
 
       std::vector<RUnitSlice> train(fUnits.size()), validation;
@@ -198,22 +211,16 @@ class RReadingPlan {
          train[u].fTake -= take;
          left -= take;
       }
+      fSlices[0].clear();
       for (const auto &s : train)
          if (s.fTake > 0)
             fSlices[0].push_back(s);
       fSlices[1] = std::move(validation);
-      for (int split = 0; split < 2; ++split)
+      for (int split = 0; split < 2; ++split) {
+         fEntries[split] = 0;
          for (const auto &s : fSlices[split])
             fEntries[split] += s.fTake;
-   }
-
-public:
-   RReadingPlan() = default;
-   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed)
-   {
-      for (std::size_t i = 0; i < nodes.size(); ++i)
-         AddUnits(i, nodes[i]);
-      Split(validationSplit, seed, nodes.size());
+      }
    }
 
    const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }
@@ -221,13 +228,51 @@ public:
    std::uint64_t GetNumEntries(ESplit split) const { return fEntries[static_cast<int>(split)]; }
    const std::vector<RUnitSlice> &GetSlices(ESplit split) const { return fSlices[static_cast<int>(split)]; }
 
-   /// The slices of a split in the order one epoch reads them; `epochSeed` differs between epochs.
-   std::vector<RUnitSlice> GetEpochOrder(ESplit split, bool shuffle, std::uint64_t epochSeed) const
+   /// A fingerprint of the units and their passing-entry counts: loaders over the same data agree,
+   /// while a changed file, cluster layout or filter almost surely gives another value.
+   std::uint64_t GetDigest() const
+   {
+      std::uint64_t digest = fNumDataFrames;
+      for (const auto &u : fUnits)
+         digest = RRandom::Derive(digest, {u.fDataFrame, u.fBegin, u.fEnd, u.fCount, u.fWholeLoop, u.fFiltered});
+      return digest;
+   }
+
+   /// Entries of each shard when an epoch of `split` is cut into `worldSize` shards; the remaining
+   /// GetNumEntries(split) % worldSize entries, at the end of the epoch's order, are not read.
+   std::uint64_t GetShardEntries(ESplit split, std::uint64_t worldSize) const
+   {
+      return GetNumEntries(split) / worldSize;
+   }
+
+   /// The slices shard `rank` of `worldSize` reads in one epoch, in reading order. The split's slices are
+   /// put in the epoch's order (drawn from `epochSeed`, which differs between epochs and is the same in
+   /// every process), and that sequence of entries is cut into consecutive shards of GetShardEntries()
+   /// entries. The shards are thus disjoint, equal and made of whole units but for at most two per shard,
+   /// cut at a passing-entry boundary; every process can compute every shard without communicating.
+   std::vector<RUnitSlice>
+   GetShard(ESplit split, bool shuffle, std::uint64_t epochSeed, std::uint64_t rank, std::uint64_t worldSize) const
    {
       auto order = GetSlices(split);
       if (shuffle)
          RRandom(epochSeed).Shuffle(order.begin(), order.end());
-      return order;
+      const auto entries = GetShardEntries(split, worldSize);
+      return Cut(order, rank * entries, (rank + 1) * entries);
+   }
+
+   /// The entries [begin, end) of the sequence of entries that `slices` read one after the other.
+   static std::vector<RUnitSlice> Cut(const std::vector<RUnitSlice> &slices, std::uint64_t begin, std::uint64_t end)
+   {
+      std::vector<RUnitSlice> cut;
+      std::uint64_t offset = 0;
+      for (const auto &s : slices) {
+         const auto first = std::max(begin, offset);
+         const auto last = std::min(end, offset + s.fTake);
+         if (first < last)
+            cut.push_back({s.fUnit, s.fSkip + (first - offset), last - first});
+         offset += s.fTake;
+      }
+      return cut;
    }
 };
 

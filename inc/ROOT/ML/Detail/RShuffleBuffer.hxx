@@ -29,6 +29,10 @@ namespace Detail {
 /// A window's batches are published only once all of them are complete. With drop-remainder, the
 /// slots past the last full batch of the epoch are never allocated, so the dropped entries are a
 /// random subset of the last window rather than its tail.
+///
+/// An epoch can start past its first batches (to resume it): the windows whose batches are all skipped
+/// are not read at all, and in the window where delivery resumes the skipped batches are not allocated,
+/// so their entries are read (each batch draws from the whole window) but not copied.
 class RShuffleBuffer {
    RBatchLayout fLayout;
    std::uint64_t fBatchSize;
@@ -49,7 +53,8 @@ class RShuffleBuffer {
    std::vector<std::shared_ptr<RBatch>> fBatches;
    std::vector<std::uint64_t> fRowsWritten; ///< Per batch of the window.
 
-   void OpenWindow()
+   /// Opens window fWindow; its batches before `firstBatch` are skipped.
+   void OpenWindow(std::uint64_t firstBatch)
    {
       fWindowStart = fWindow * fWindowEntries;
       fWindowSize = std::min(fWindowEntries, fEpochEntries - fWindowStart);
@@ -57,7 +62,9 @@ class RShuffleBuffer {
       fKeptInWindow = fKeptEntries > fWindowStart ? std::min(fWindowSize, fKeptEntries - fWindowStart) : 0;
       fBatches.clear();
       for (std::uint64_t row = 0; row < fKeptInWindow; row += fBatchSize)
-         fBatches.push_back(std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
+         fBatches.push_back(row / fBatchSize < firstBatch
+                               ? nullptr
+                               : std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
       fRowsWritten.assign(fBatches.size(), 0);
       if (fShuffle) {
          fPermutation.resize(fWindowSize);
@@ -68,8 +75,10 @@ class RShuffleBuffer {
 
 public:
    /// \param windowEntries a multiple of batchSize
+   /// \param skipBatches batches at the start of the epoch that are not delivered
    RShuffleBuffer(const RBatchLayout &layout, std::uint64_t batchSize, std::uint64_t windowEntries,
-                  std::uint64_t epochEntries, bool dropRemainder, bool shuffle, std::uint64_t seed, RBatchQueue &queue)
+                  std::uint64_t epochEntries, bool dropRemainder, bool shuffle, std::uint64_t seed,
+                  std::uint64_t skipBatches, RBatchQueue &queue)
       : fLayout(layout),
         fBatchSize(batchSize),
         fWindowEntries(windowEntries),
@@ -79,8 +88,12 @@ public:
         fSeed(seed),
         fQueue(queue)
    {
-      if (fEpochEntries > 0)
-         OpenWindow();
+      const auto windowBatches = fWindowEntries / fBatchSize;
+      fWindow = skipBatches / windowBatches;
+      // The skipped windows count as received: their entries are accounted for without being read.
+      fReceived = std::min(fWindow * fWindowEntries, fEpochEntries);
+      if (fReceived < fEpochEntries)
+         OpenWindow(skipBatches % windowBatches);
    }
 
    /// The batch and row the next entry goes to; batch is nullptr when the entry is dropped.
@@ -90,6 +103,8 @@ public:
       if (slot >= fKeptInWindow)
          return {nullptr, 0};
       const auto batch = slot / fBatchSize;
+      if (!fBatches[batch])
+         return {nullptr, 0};
       return {fBatches[batch].get(), fRowsWritten[batch]++};
    }
 
@@ -101,15 +116,16 @@ public:
       if (++fFill < fWindowSize)
          return true;
       for (auto &batch : fBatches)
-         if (!fQueue.Push(std::move(batch)))
+         if (batch && !fQueue.Push(std::move(batch)))
             return false;
       ++fWindow;
       if (fWindowStart + fWindowSize < fEpochEntries)
-         OpenWindow();
+         OpenWindow(0);
       return true;
    }
 
-   /// Entries received so far; a complete epoch received exactly the planned number.
+   /// Entries received so far, counting those of the windows skipped at the start (which need not be
+   /// read); a complete epoch received exactly the planned number.
    std::uint64_t GetNumReceived() const { return fReceived; }
 };
 
