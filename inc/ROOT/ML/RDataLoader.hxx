@@ -4,6 +4,7 @@
 #ifndef ROOT_ML_RDataLoader
 #define ROOT_ML_RDataLoader
 
+#include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
@@ -42,6 +43,9 @@ struct REpochStats {
    std::uint64_t fBatches = 0;         ///< Batches published.
    std::uint64_t fBytesRead = 0;       ///< Bytes read from files by the whole process during the epoch.
    double fSecondsLoading = 0.;        ///< Wall time of the loading thread.
+   /// Objects beyond the maximum length of each collection (RDataLoaderOptions::fCollections), in the
+   /// entries delivered.
+   std::vector<std::uint64_t> fTruncatedObjects;
 };
 
 /// \brief Streams shuffled batches of RDataFrame entries into tensors, one background thread per loader.
@@ -77,6 +81,7 @@ class RDataLoader {
    std::vector<std::string> fColumnNames;
    RDataLoaderOptions fOptions;
    std::array<Detail::RColumnSlot, sizeof...(Columns)> fSlots;
+   Detail::RCollectionWriter fCollections; ///< Checked and laid out once; each epoch writes with a copy.
    RBatchLayout fLayout;
    Detail::RReadingPlan fPlan;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
@@ -159,6 +164,7 @@ public:
       : fNodes(std::move(dfs)), fColumnNames(columns), fOptions(options)
    {
       CheckOptions();
+      AssignCollections();
       AssignSlots();
       fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
       // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
@@ -302,6 +308,13 @@ private:
       return EBlock::kFeatures;
    }
 
+   /// Checks the collections and lays out their tensors; their columns are no flat features.
+   void AssignCollections()
+   {
+      fCollections = Detail::RCollectionWriter(fOptions, fColumnNames, {Detail::RVectorTraits<Columns>::kIsVector...});
+      fLayout.fCollections = fCollections.GetLayouts();
+   }
+
    /// Lays out the columns: features in column order, targets in the order given, then the weight.
    void AssignSlots()
    {
@@ -312,6 +325,10 @@ private:
          slot.fName = fColumnNames[i];
          slot.fBlock = BlockOf(slot.fName);
          slot.fPadding = fOptions.fVecPadding;
+         if (fCollections.Reads(i)) {
+            slot.fWidth = 0; // written by the collection writer, not into the flat row
+            continue;
+         }
          if (isVector[i]) {
             auto size = fOptions.fMaxVecSizes.find(slot.fName);
             if (size == fOptions.fMaxVecSizes.end() || size->second == 0)
@@ -392,6 +409,7 @@ private:
       const std::array<Detail::RColumnSlot, sizeof...(Columns)> &fSlots;
       Detail::RShuffleBuffer &fBuffer;
       std::uint64_t &fWritten;
+      Detail::RCollectionWriter *fCollections; ///< Null when the loader has no collections.
 
       template <std::size_t... I>
       void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
@@ -406,8 +424,8 @@ private:
 
    public:
       RFill(const std::array<Detail::RColumnSlot, sizeof...(Columns)> &slots, Detail::RShuffleBuffer &buffer,
-            std::uint64_t &written)
-         : fSlots(slots), fBuffer(buffer), fWritten(written)
+            std::uint64_t &written, Detail::RCollectionWriter *collections)
+         : fSlots(slots), fBuffer(buffer), fWritten(written), fCollections(collections)
       {
       }
       bool operator()(const Columns &...values)
@@ -417,6 +435,8 @@ private:
             Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
             ++fWritten;
          }
+         if (fCollections)
+            fCollections->Write(batch, row, values...);
          return fBuffer.Advance();
       }
    };
@@ -459,7 +479,9 @@ private:
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
                                     fOptions.fDropRemainder, fOptions.fShuffle, seed, queue);
       REpochStats stats;
+      auto collections = fCollections;
       auto publish = [&] {
+         stats.fTruncatedObjects = collections.GetNumTruncated();
          stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
          record.Set(stats);
@@ -467,7 +489,8 @@ private:
       for (const auto &slice : fPlan.GetEpochOrder(split, fOptions.fShuffle, seed)) {
          if (queue.IsClosed())
             return;
-         RFill fill(fSlots, buffer, stats.fEntriesRead);
+         collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
+         RFill fill(fSlots, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections);
          VisitSlice(slice, fill);
          publish();
       }
