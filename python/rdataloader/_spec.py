@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numbers
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
+from ._collections import Collection, check_collections, parse_collections
 from ._errors import ColumnError, unknown_column
 from ._normalization import check_normalize
 from ._types import ColumnType, normalize_dtype, parse_column_type
@@ -59,6 +60,7 @@ class LoaderSpec:
     vec_padding: float
     dtypes: dict[str, str] = field(default_factory=dict)
     normalize: Any = None
+    collections: tuple[Collection, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -80,7 +82,17 @@ class LoaderSpec:
     def row_bytes(self) -> int:
         import numpy as np
 
-        return sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
+        flat = sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
+        return flat + sum(c.row_bytes() for c in self.collections)
+
+    @property
+    def engine_columns(self) -> list[str]:
+        """The columns the engine reads: the flat ones, then those of each collection."""
+        return self.columns + [c for collection in self.collections for c in collection.columns]
+
+    @property
+    def engine_types(self) -> list[ColumnType]:
+        return self.types + [t for collection in self.collections for t in collection.types]
 
 
 def _nodes(rdataframes) -> list:
@@ -134,6 +146,9 @@ def build_spec(
     load_eager,
     dtypes,
     normalize=None,
+    collections=None,
+    collections_layout="padded",
+    sort_by=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
@@ -144,7 +159,9 @@ def build_spec(
         raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
 
     nodes = _nodes(rdataframes)
-    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames()]
+    groups = parse_collections(collections, collections_layout, sort_by, dtypes)
+    grouped = {c for group in groups for c in group.columns}
+    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames() if str(c) not in grouped]
     if len(set(columns)) != len(columns):
         raise ValueError(f"columns lists a column twice: {columns}")
     if len(columns) > MAX_COLUMNS:
@@ -153,6 +170,8 @@ def build_spec(
             "sets as vector columns (RVec, with max_vec_sizes), which count as one column each"
         )
     types = _column_types(nodes, columns)
+    groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns)))) for g in groups)
+    check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
 
     targets = _as_list(target)
     weights = weights or ""
@@ -185,6 +204,8 @@ def build_spec(
 
     normalized: dict[str, str] = {}
     for name, dtype in dict(dtypes or {}).items():
+        if any(name == group.name for group in groups):
+            continue
         if name not in columns:
             raise ColumnError(f"dtypes names {name!r}, which is not among the columns {columns}")
         normalized[name] = normalize_dtype(name, dtype)
@@ -204,6 +225,7 @@ def build_spec(
         vec_padding=float(vec_padding),
         dtypes=normalized,
         normalize=normalize,
+        collections=groups,
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)
