@@ -30,6 +30,11 @@ void WeightsWithoutTargetAreRejected();
 void VectorColumnWithoutMaxSizeIsRejected();
 void InconsistentColumnsAreRejected();
 void ValidationSplitOutsideUnitIntervalIsRejected();
+void PaddedCollectionHasMaskPaddingAndKeyOrder();
+void PackedCollectionHoldsObjectsBackToBack();
+void CollectionFieldsOfDifferentLengthsThrow();
+void InvalidCollectionsAreRejected();
+void LengthDistributionGivesQuantilesAndTruncation();
 
 namespace {
 
@@ -60,6 +65,11 @@ constexpr RTest kTests[] = {
    {"vector_column_without_max_size_is_rejected", VectorColumnWithoutMaxSizeIsRejected},
    {"inconsistent_columns_are_rejected", InconsistentColumnsAreRejected},
    {"validation_split_outside_unit_interval_is_rejected", ValidationSplitOutsideUnitIntervalIsRejected},
+   {"padded_collection_has_mask_padding_and_key_order", PaddedCollectionHasMaskPaddingAndKeyOrder},
+   {"packed_collection_holds_objects_back_to_back", PackedCollectionHoldsObjectsBackToBack},
+   {"collection_fields_of_different_lengths_throw", CollectionFieldsOfDifferentLengthsThrow},
+   {"invalid_collections_are_rejected", InvalidCollectionsAreRejected},
+   {"length_distribution_gives_quantiles_and_truncation", LengthDistributionGivesQuantilesAndTruncation},
 };
 // clang-format on
 
