@@ -163,6 +163,22 @@ def test_packed_layout_holds_the_objects_back_to_back_with_offsets(shared_file):
     assert loader.stats()["truncated_objects"] == {"muons": muons[2], "jets": jets[2]}
 
 
+def test_packed_batches_cost_their_objects_not_max_len(shared_file):
+    psutil = pytest.importorskip("psutil")
+    path = shared_file(HZZ)
+    max_len = 20_000
+    loader = hzz_loader(path, collections={"muons": (MUONS, max_len), "jets": (JETS, max_len)},
+                        collections_layout="packed", batch_size=2421, batches_in_memory=1)
+    list(loader.as_numpy())  # compiles the reading loop, which costs memory of its own
+    process = psutil.Process()
+    before = process.memory_info().rss
+    (x, _), = list(loader.as_numpy())
+    grown = process.memory_info().rss - before
+    reserved = 2 * 2421 * max_len * 4 * 4  # 775 MB: what padding, or allocating the bound, would cost
+    assert x["muons"].shape[0] + x["jets"].shape[0] < 10_000
+    assert grown < reserved / 20, f"RSS grew by {grown / 2**20:.0f} MiB"
+
+
 def test_sort_key_need_not_be_a_field(shared_file):
     path = shared_file(HZZ)
     ref = reference(path, "events", tuple(MUONS + JETS))

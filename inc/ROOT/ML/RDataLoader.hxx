@@ -57,6 +57,9 @@ struct REpochStats {
 /// is drawn for. Memory held: the shuffle window (fBatchSize x fBatchesInMemory entries being filled),
 /// at most as many finished batches in the queue, and the batches the user still holds.
 ///
+/// Vector columns named by RDataLoaderOptions::fCollections are no flat features: each collection is
+/// written as a tensor of its own, padded with a mask or packed with offsets (RBatch::GetCollection()).
+///
 /// ~~~{.cpp}
 /// ROOT::RDataFrame df("tree", "data.root");
 /// ROOT::ML::RDataLoaderOptions opts;

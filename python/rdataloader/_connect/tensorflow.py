@@ -10,7 +10,8 @@ def make_dataset(loader, layout: Layout):
     """A dataset over ``loader``'s split: each iteration (each Keras epoch) is a new loader epoch.
 
     With ``drop_remainder=False`` the batch dimension is ``None`` and the last batch holds exactly
-    its real entries: no padding rows are invented.
+    its real entries: no padding rows are invented. With collections, ``x`` is a dictionary, as in
+    the other outputs, and Keras matches its keys to the names of the model's inputs.
     """
     tf = require("tensorflow", "tensorflow")
     spec = loader._spec
