@@ -12,10 +12,9 @@ import argparse
 import os
 import tempfile
 
+import rdataloader
 import ROOT
 import torch
-
-import rdataloader
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--fast", action="store_true", help="a small dataset and few epochs, for tests")

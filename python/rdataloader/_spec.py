@@ -164,9 +164,10 @@ def build_spec(
     columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames() if str(c) not in grouped]
     if len(set(columns)) != len(columns):
         raise ValueError(f"columns lists a column twice: {columns}")
-    if len(columns) > MAX_COLUMNS:
+    if len(columns) + len(grouped) > MAX_COLUMNS:
         raise ValueError(
-            f"{len(columns)} columns requested; one loader reads at most {MAX_COLUMNS}. Store wide feature "
+            f"{len(columns) + len(grouped)} columns requested{' (collections included)' if grouped else ''}; one "
+            f"loader reads at most {MAX_COLUMNS}. Store wide feature "
             "sets as vector columns (RVec, with max_vec_sizes), which count as one column each"
         )
     types = _column_types(nodes, columns)
