@@ -2,14 +2,17 @@
 /// \brief Compiles every header of the engine and instantiates it for each kind of column type it accepts,
 /// so that a template error shows up when rdataloader is built rather than in a user's program.
 
+#include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
+#include "ROOT/ML/Detail/RReservedMemory.hxx"
 #include "ROOT/ML/Detail/RShuffleBuffer.hxx"
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/RDataLoader.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
+#include "ROOT/ML/RLengthDistribution.hxx"
 #include "ROOT/ML/RTensorView.hxx"
 
 #include <ROOT/RVec.hxx>

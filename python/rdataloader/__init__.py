@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from . import _hook  # noqa: F401  (attaches ROOT.ML now, or when ROOT is imported)
 
 __version__ = "0.1.0"
-__all__ = ["Normalization", "RDataLoader", "include_dir"]
+__all__ = ["Normalization", "RDataLoader", "include_dir", "suggest_max_len"]
 
 if TYPE_CHECKING:
+    from ._collections import suggest_max_len
     from ._loader import RDataLoader
+    from ._collections import suggest_max_len
     from ._normalization import Normalization
 
 
@@ -35,4 +37,8 @@ def __getattr__(name: str):
         from ._normalization import Normalization
 
         return Normalization
+    if name == "suggest_max_len":
+        from ._collections import suggest_max_len
+
+        return suggest_max_len
     raise AttributeError(f"module 'rdataloader' has no attribute '{name}'")

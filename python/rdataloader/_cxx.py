@@ -28,7 +28,7 @@ def _load_headers() -> None:
                 "rdataloader's headers cannot be loaded next to it"
             )
         interpreter.AddIncludePath(str(include_dir()))
-        if not interpreter.Declare('#include "ROOT/ML/RDataLoader.hxx"'):
+        if not interpreter.Declare('#include "ROOT/ML/RDataLoader.hxx"\n#include "ROOT/ML/RLengthDistribution.hxx"'):
             raise ImportError(f"rdataloader: cling could not compile the headers in {include_dir()}")
         _loaded = True
 

@@ -12,7 +12,7 @@ import numpy as np
 from . import _cxx
 from ._connect.numpy import block_arrays
 from ._errors import translate_cxx_error, with_source
-from ._layout import Block, Layout
+from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
 from ._spec import LoaderSpec, window_batches
 from ._types import OUTPUT_DTYPES
@@ -65,7 +65,9 @@ class Engine:
             options.fMaxVecSizes[name] = size
         for name, dtype in spec.dtypes.items():
             options.fDTypes[name] = getattr(ml.EDType, OUTPUT_DTYPES[dtype])
-        self._cxx = _cxx.make_engine(spec.nodes, spec.columns, [t.cxx for t in spec.types], options)
+        for collection in spec.collections:
+            options.fCollections.push_back(self._collection_options(ml, collection))
+        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, [t.cxx for t in spec.engine_types], options)
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
         self.normalization = self._normalize(spec.normalize)
@@ -76,6 +78,18 @@ class Engine:
         self._stats: dict[int, dict] = {}
         self._closed = False
         _live_engines.add(self)
+
+    @staticmethod
+    def _collection_options(ml, collection):
+        options = ml.RCollectionOptions()
+        options.fName = collection.name
+        for name in collection.fields:
+            options.fFields.push_back(name)
+        options.fMaxLength = collection.max_len
+        options.fSortBy = collection.sort_by or ""
+        options.fLayout = ml.ECollectionLayout.kPacked if collection.packed else ml.ECollectionLayout.kPadded
+        options.fDType = getattr(ml.EDType, OUTPUT_DTYPES[collection.dtype])
+        return options
 
     def _make_layout(self, ml) -> Layout:
         spec = self.spec
@@ -91,7 +105,11 @@ class Engine:
                 continue
             dtype = np.dtype(spec.dtype(columns[0])) if columns else np.dtype("float32")
             blocks.append(Block(name, cxx_block, int(cxx.fWidth), int(cxx.fRank), dtype, tuple(columns)))
-        return Layout(tuple(blocks))
+        collections = tuple(
+            CollectionBlock(c.name, i, c.fields, c.max_len, np.dtype(c.dtype), c.packed, c.index_key)
+            for i, c in enumerate(spec.collections)
+        )
+        return Layout(tuple(blocks), collections)
 
     def _normalize(self, normalize) -> Normalization | None:
         """Fit (on the training split only) or take the normalisation, and hand it to the engine."""
@@ -186,9 +204,10 @@ class Engine:
             self._active = None
         self._cxx.StopEpoch()
 
-    def epoch(self, split: int) -> Iterator[list[np.ndarray]]:
-        """One epoch of ``split`` as lists of arrays (features, then targets and weights if any);
-        starting it abandons any other epoch of this loader."""
+    def epoch(self, split: int) -> Iterator[list]:
+        """One epoch of ``split`` as lists of arrays (features, then targets and weights if any; with
+        collections the features are a dictionary of arrays); starting it abandons any other epoch of
+        this loader."""
         if self._closed:
             raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
         import time
@@ -249,7 +268,11 @@ class Engine:
             # owns the C++ epoch: its thread and statistics belong to someone else.
             if current:
                 self._cxx.StopEpoch()
-                stats["bytes_read"] = int(self._cxx.GetEpochStats().fBytesRead)
+                cxx_stats = self._cxx.GetEpochStats()
+                stats["bytes_read"] = int(cxx_stats.fBytesRead)
+                if self.spec.collections:
+                    truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
+                    stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}
             if monitor is not None:
                 stats["label_mix_r"] = monitor.ratio()
 

@@ -73,6 +73,24 @@ class RDataLoader:
         Deliver weights ``w`` = weight of the entry's class x its ``weights`` column (if any), for
         imbalanced classification without resampling. ``"balanced"`` uses n / (classes x n_class)
         counted on the training split; needs one target column of whole-number labels.
+    collections : dict of str to (list of str, int), optional
+        Object collections: ``{"muons": (["Muon_pt", "Muon_eta", "Muon_phi"], 4)}`` groups vector
+        columns holding one value per object (equal lengths in each entry, or the loader raises naming
+        the entry) and keeps at most ``max_len`` objects per entry (``suggest_max_len`` proposes one).
+        ``x`` then becomes a dictionary: ``"features"`` (the flat features, if any), and per collection
+        its values with a mask or offsets (see ``collections_layout``). ``dtypes={"muons": ...}`` sets a
+        collection's dtype; empty slots hold ``vec_padding``. Objects beyond ``max_len`` are dropped and
+        counted in ``stats()["truncated_objects"]``.
+    collections_layout : {"padded", "packed"}
+        ``"padded"``: ``x["muons"]`` is ``(rows, max_len, fields)`` and ``x["muons_mask"]`` the
+        ``(rows, max_len)`` booleans marking real objects. ``"packed"``: ``x["muons"]`` is
+        ``(objects, fields)``, the objects of all entries back to back, and ``x["muons_offsets"]`` the
+        ``rows + 1`` int64 offsets (entry ``i`` owns objects ``offsets[i]:offsets[i + 1]``), as
+        ``cu_seqlens`` in variable-length attention: no padding at all.
+    sort_by : dict of str to str, optional
+        Order each collection's objects by a vector column, largest first, before truncating
+        (``{"muons": "Muon_pt"}`` keeps the leading muons); stored order otherwise. The column is one
+        of the fields or another vector column of the same length.
     validation_split : float, optional
         If given, the constructor returns ``(train, validation)`` directly, as
         ``RDataLoader(...).train_test_split(validation_split)`` does.
@@ -87,6 +105,14 @@ class RDataLoader:
     >>> train, val = ROOT.ML.RDataLoader(df, batch_size=128, target="label").train_test_split(0.2)
     >>> for x, y in train.as_torch():
     ...     ...
+
+    With collections, ``x`` is a dictionary:
+
+    >>> loader = ROOT.ML.RDataLoader(df, columns=["MET", "label"], target="label",
+    ...                              collections={"muons": (["Muon_pt", "Muon_eta"], 4)},
+    ...                              sort_by={"muons": "Muon_pt"})
+    >>> for x, y in loader.as_torch():
+    ...     model(x["features"], x["muons"], x["muons_mask"])
     """
 
     def __new__(cls, *args: Any, validation_split: float | None = None, **kwargs: Any):
@@ -114,6 +140,9 @@ class RDataLoader:
         dtypes: Mapping[str, Any] | None = None,
         normalize: str | Mapping[str, str | None] | Normalization | None = None,
         class_weights: str | Mapping[int, float] | None = None,
+        collections: Mapping[str, tuple[Sequence[str], int]] | None = None,
+        collections_layout: str = "padded",
+        sort_by: Mapping[str, str] | None = None,
         validation_split: float | None = None,
         rank: int | None = None,
         world_size: int | None = None,
@@ -136,6 +165,9 @@ class RDataLoader:
             class_weights,
             rank,
             world_size,
+            collections,
+            collections_layout,
+            sort_by,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -255,6 +287,11 @@ class RDataLoader:
         return self._spec.flat_names(self._spec.features)
 
     @property
+    def collections(self) -> dict[str, tuple[list[str], int]]:
+        """Each collection's fields and ``max_len``, as given (empty without collections)."""
+        return {c.name: (list(c.fields), c.max_len) for c in self._spec.collections}
+
+    @property
     def target_columns(self) -> list[str]:
         return list(self._spec.targets)
 
@@ -305,7 +342,9 @@ class RDataLoader:
         ``seconds_waiting`` (time the consumer waited for batches), ``bytes_read`` (by the whole
         process during the epoch), ``complete``, and, with a single 0/1 target, ``label_mix_r``:
         the spread of the label fraction across batches relative to a perfect shuffle (about 1 is
-        well mixed; ``sqrt(batch_size)`` means every batch holds one class).
+        well mixed; ``sqrt(batch_size)`` means every batch holds one class). With collections,
+        ``truncated_objects``: per collection, the objects beyond ``max_len`` that the delivered
+        entries lost.
         """
         return self._ensure_engine().stats(self._split)
 
@@ -351,6 +390,9 @@ class RDataLoader:
         else:
             parts.append(f"batch_size={spec.batch_size}")
         parts.append(f"{len(self.train_columns)} features")
+        if spec.collections:
+            layout = "packed" if spec.collections[0].packed else "padded"
+            parts.append(f"collections={[c.name for c in spec.collections]} ({layout})")
         if spec.targets:
             parts.append(f"target={spec.targets if len(spec.targets) > 1 else spec.targets[0]!r}")
         if spec.weights:

@@ -6,7 +6,7 @@ import types
 
 
 class _MLNamespace(types.SimpleNamespace):
-    """``ROOT.ML``: ``RDataLoader`` is the Python loader; any other name is looked up in C++
+    """``ROOT.ML``: ``RDataLoader`` and ``suggest_max_len`` are Python; any other name is looked up in C++
     ``ROOT::ML`` (``RDataLoaderOptions``, ``RTensorView``, ...) after the headers are loaded."""
 
     def __getattr__(self, name: str):
@@ -16,6 +16,10 @@ class _MLNamespace(types.SimpleNamespace):
             from ._loader import RDataLoader
 
             return RDataLoader
+        if name == "suggest_max_len":
+            from ._collections import suggest_max_len
+
+            return suggest_max_len
         from . import _cxx
 
         return getattr(_cxx.cxx_namespace(), name)

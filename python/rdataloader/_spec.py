@@ -5,9 +5,10 @@ from __future__ import annotations
 import numbers
 import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
+from ._collections import Collection, check_collections, parse_collections
 from ._errors import ColumnError, unknown_column
 from ._normalization import check_normalize
 from ._types import ColumnType, normalize_dtype, parse_column_type
@@ -64,6 +65,7 @@ class LoaderSpec:
     seed_drawn: bool = False
     rank: int = 0
     world_size: int = 1
+    collections: tuple[Collection, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -85,7 +87,17 @@ class LoaderSpec:
     def row_bytes(self) -> int:
         import numpy as np
 
-        return sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
+        flat = sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
+        return flat + sum(c.row_bytes() for c in self.collections)
+
+    @property
+    def engine_columns(self) -> list[str]:
+        """The columns the engine reads: the flat ones, then those of each collection."""
+        return self.columns + [c for collection in self.collections for c in collection.columns]
+
+    @property
+    def engine_types(self) -> list[ColumnType]:
+        return self.types + [t for collection in self.collections for t in collection.types]
 
 
 def _nodes(rdataframes) -> list:
@@ -159,6 +171,9 @@ def build_spec(
     class_weights=None,
     rank=None,
     world_size=None,
+    collections=None,
+    collections_layout="padded",
+    sort_by=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
@@ -176,15 +191,20 @@ def build_spec(
         raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
 
     nodes = _nodes(rdataframes)
-    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames()]
+    groups = parse_collections(collections, collections_layout, sort_by, dtypes)
+    grouped = {c for group in groups for c in group.columns}
+    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames() if str(c) not in grouped]
     if len(set(columns)) != len(columns):
         raise ValueError(f"columns lists a column twice: {columns}")
-    if len(columns) > MAX_COLUMNS:
+    if len(columns) + len(grouped) > MAX_COLUMNS:
         raise ValueError(
-            f"{len(columns)} columns requested; one loader reads at most {MAX_COLUMNS}. Store wide feature "
+            f"{len(columns) + len(grouped)} columns requested{' (collections included)' if grouped else ''}; one "
+            f"loader reads at most {MAX_COLUMNS}. Store wide feature "
             "sets as vector columns (RVec, with max_vec_sizes), which count as one column each"
         )
     types = _column_types(nodes, columns)
+    groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns)))) for g in groups)
+    check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
 
     targets = _as_list(target)
     weights = weights or ""
@@ -217,6 +237,8 @@ def build_spec(
 
     normalized: dict[str, str] = {}
     for name, dtype in dict(dtypes or {}).items():
+        if any(name == group.name for group in groups):
+            continue
         if name not in columns:
             raise ColumnError(f"dtypes names {name!r}, which is not among the columns {columns}")
         normalized[name] = normalize_dtype(name, dtype)
@@ -240,6 +262,7 @@ def build_spec(
         class_weights=_class_weights(class_weights, targets, max_vec_sizes),
         rank=rank,
         world_size=world_size,
+        collections=groups,
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)

@@ -35,6 +35,11 @@ void ResumedEpochDeliversTheRemainingBatches();
 void SetSeedDrawsTheSplitOfThatSeed();
 void DatasetDigestIdentifiesTheEntriesRead();
 void RankOutsideWorldIsRejected();
+void PaddedCollectionHasMaskPaddingAndKeyOrder();
+void PackedCollectionHoldsObjectsBackToBack();
+void CollectionFieldsOfDifferentLengthsThrow();
+void InvalidCollectionsAreRejected();
+void LengthDistributionGivesQuantilesAndTruncation();
 
 namespace {
 
@@ -70,6 +75,11 @@ constexpr RTest kTests[] = {
    {"set_seed_draws_the_split_of_that_seed", SetSeedDrawsTheSplitOfThatSeed},
    {"dataset_digest_identifies_the_entries_read", DatasetDigestIdentifiesTheEntriesRead},
    {"rank_outside_world_is_rejected", RankOutsideWorldIsRejected},
+   {"padded_collection_has_mask_padding_and_key_order", PaddedCollectionHasMaskPaddingAndKeyOrder},
+   {"packed_collection_holds_objects_back_to_back", PackedCollectionHoldsObjectsBackToBack},
+   {"collection_fields_of_different_lengths_throw", CollectionFieldsOfDifferentLengthsThrow},
+   {"invalid_collections_are_rejected", InvalidCollectionsAreRejected},
+   {"length_distribution_gives_quantiles_and_truncation", LengthDistributionGivesQuantilesAndTruncation},
 };
 // clang-format on
 

@@ -5,6 +5,7 @@
 #define ROOT_ML_RDataLoader
 
 #include "ROOT/ML/Detail/RClassWeights.hxx"
+#include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
@@ -44,6 +45,9 @@ struct REpochStats {
    std::uint64_t fBatches = 0;         ///< Batches published.
    std::uint64_t fBytesRead = 0;       ///< Bytes read from files by the whole process during the epoch.
    double fSecondsLoading = 0.;        ///< Wall time of the loading thread.
+   /// Objects beyond the maximum length of each collection (RDataLoaderOptions::fCollections), in the
+   /// entries delivered.
+   std::vector<std::uint64_t> fTruncatedObjects;
 };
 
 /// \brief Streams shuffled batches of RDataFrame entries into tensors, one background thread per loader.
@@ -54,6 +58,9 @@ struct REpochStats {
 /// Each column value is copied exactly once, straight from RDataFrame into the memory of the batch it
 /// is drawn for. Memory held: the shuffle window (fBatchSize x fBatchesInMemory entries being filled),
 /// at most as many finished batches in the queue, and the batches the user still holds.
+///
+/// Vector columns named by RDataLoaderOptions::fCollections are no flat features: each collection is
+/// written as a tensor of its own, padded with a mask or packed with offsets (RBatch::GetCollection()).
 ///
 /// ~~~{.cpp}
 /// ROOT::RDataFrame df("tree", "data.root");
@@ -87,6 +94,7 @@ class RDataLoader {
    std::vector<std::string> fColumnNames;
    RDataLoaderOptions fOptions;
    std::array<Detail::RColumnSlot, sizeof...(Columns)> fSlots;
+   Detail::RCollectionWriter fCollections; ///< Checked and laid out once; each epoch writes with a copy.
    RBatchLayout fLayout;
    static constexpr std::size_t kNoColumn = sizeof...(Columns);
    std::size_t fLabelColumn = kNoColumn;  ///< The class label, when weighting by class.
@@ -173,6 +181,7 @@ public:
       : fNodes(std::move(dfs)), fColumnNames(columns), fOptions(options)
    {
       CheckOptions();
+      AssignCollections();
       AssignSlots();
       fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
       // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
@@ -388,6 +397,13 @@ private:
       fClassWeights = Detail::RClassWeights(weights.fDType);
    }
 
+   /// Checks the collections and lays out their tensors; their columns are no flat features.
+   void AssignCollections()
+   {
+      fCollections = Detail::RCollectionWriter(fOptions, fColumnNames, {Detail::RVectorTraits<Columns>::kIsVector...});
+      fLayout.fCollections = fCollections.GetLayouts();
+   }
+
    /// Lays out the columns: features in column order, targets in the order given, then the weight.
    void AssignSlots()
    {
@@ -398,6 +414,10 @@ private:
          slot.fName = fColumnNames[i];
          slot.fBlock = BlockOf(slot.fName);
          slot.fPadding = fOptions.fVecPadding;
+         if (fCollections.Reads(i)) {
+            slot.fWidth = 0; // written by the collection writer, not into the flat row
+            continue;
+         }
          if (isVector[i]) {
             auto size = fOptions.fMaxVecSizes.find(slot.fName);
             if (size == fOptions.fMaxVecSizes.end() || size->second == 0)
@@ -482,6 +502,7 @@ private:
       const RDataLoader &fLoader;
       Detail::RShuffleBuffer &fBuffer;
       std::uint64_t &fWritten;
+      Detail::RCollectionWriter *fCollections; ///< Null when the loader has no collections.
 
       template <std::size_t... I>
       void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
@@ -503,8 +524,9 @@ private:
       }
 
    public:
-      RFill(const RDataLoader &loader, Detail::RShuffleBuffer &buffer, std::uint64_t &written)
-         : fLoader(loader), fBuffer(buffer), fWritten(written)
+      RFill(const RDataLoader &loader, Detail::RShuffleBuffer &buffer, std::uint64_t &written,
+            Detail::RCollectionWriter *collections)
+         : fLoader(loader), fBuffer(buffer), fWritten(written), fCollections(collections)
       {
       }
       bool operator()(const Columns &...values)
@@ -514,6 +536,8 @@ private:
             Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
             ++fWritten;
          }
+         if (fCollections)
+            fCollections->Write(batch, row, values...);
          return fBuffer.Advance();
       }
    };
@@ -578,7 +602,9 @@ private:
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
                                     fOptions.fDropRemainder, fOptions.fShuffle, seed, skipBatches, queue);
       REpochStats stats;
+      auto collections = fCollections;
       auto publish = [&] {
+         stats.fTruncatedObjects = collections.GetNumTruncated();
          stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
          record.Set(stats);
@@ -587,7 +613,8 @@ private:
       for (const auto &slice : Detail::RReadingPlan::Cut(shard, buffer.GetNumReceived(), GetNumEntries(split))) {
          if (queue.IsClosed())
             return;
-         RFill fill(*this, buffer, stats.fEntriesRead);
+         collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
+         RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections);
          VisitSlice(slice, fill);
          publish();
       }

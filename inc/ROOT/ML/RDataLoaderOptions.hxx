@@ -28,6 +28,29 @@ enum class EDType : int {
    kBool
 };
 
+/// How the objects of a collection are laid out in a batch.
+enum class ECollectionLayout : int {
+   kPadded, ///< (rows, max length, fields) values and a (rows, max length) mask of the real objects.
+   kPacked  ///< (objects, fields) values of all entries back to back, and rows + 1 offsets into them.
+};
+
+/// \brief A group of vector columns holding one value per object (for example the muons of an event),
+/// delivered together as one tensor instead of as flat, independently padded features.
+///
+/// ~~~{.cpp}
+/// options.fCollections = {{"muons", {"Muon_pt", "Muon_eta", "Muon_phi"}, 4, "Muon_pt"}};
+/// ~~~
+struct RCollectionOptions {
+   std::string fName;                ///< Name of the collection, used in messages and by language bindings.
+   std::vector<std::string> fFields; ///< Vector columns of equal length in each entry, one value per object.
+   std::size_t fMaxLength = 0;       ///< Objects kept per entry; the others are counted and dropped.
+   /// Vector column ordering the objects before truncation, largest first; empty keeps the stored order.
+   /// One of the fields, or another vector column of the same length that is read only for this.
+   std::string fSortBy;
+   ECollectionLayout fLayout = ECollectionLayout::kPadded;
+   EDType fDType = EDType::kFloat32; ///< Element type of the collection's values.
+};
+
 /// Which part of the dataset a loop runs over.
 enum class ESplit : int { kTrain = 0, kValidation = 1 };
 
@@ -51,12 +74,14 @@ struct RDataLoaderOptions {
    bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.
    std::uint64_t fSeed = 1;           ///< Seed of every random choice: same seed, bit-identical epochs.
    std::map<std::string, std::size_t> fMaxVecSizes; ///< Length each vector column is padded or truncated to.
-   double fVecPadding = 0.;                           ///< Value written past the end of shorter vectors.
+   double fVecPadding = 0.; ///< Value written past the end of shorter vectors and in empty collection slots.
    std::map<std::string, EDType> fDTypes; ///< Output type per column; float32 when absent.
    /// Processes that share the dataset, for distributed data-parallel training: every epoch is cut into
    /// this many disjoint shards of equal size, drawn from fSeed, which must be the same in every process.
    std::size_t fWorldSize = 1;
    std::size_t fRank = 0; ///< The shard this process reads, in [0, fWorldSize).
+   /// Object collections, each read from some of the vector columns instead of flat features.
+   std::vector<RCollectionOptions> fCollections;
 };
 
 } // namespace ML

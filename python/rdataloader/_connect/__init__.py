@@ -14,3 +14,11 @@ def require(module: str, extra: str):
             f"rdataloader: this output needs '{module}', which is not installed; "
             f"install it with: pip install 'rdataloader[{extra}]'"
         ) from error
+
+
+def map_arrays(function, item):
+    """``function`` applied to an array, or to each array of a dictionary of them (a batch's inputs
+    when the loader has collections)."""
+    if isinstance(item, dict):
+        return {key: function(value) for key, value in item.items()}
+    return function(item)

@@ -23,17 +23,38 @@ class _BatchMemory:
         }
 
 
-def block_arrays(batch, layout: Layout) -> list[np.ndarray]:
-    """The arrays of one batch, in the order (features, targets, weights) of the blocks present."""
+def _wrap(batch, address: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.asarray(_BatchMemory(batch, address, shape, dtype))
+
+
+def block_arrays(batch, layout: Layout) -> list:
+    """The arrays of one batch, in the order (features, targets, weights) of the blocks present. With
+    collections the features become a dictionary: ``"features"`` (if the loader has flat features),
+    then per collection its values and its mask (padded) or offsets (packed)."""
     rows = int(batch.GetNumRows())
-    arrays = []
+    arrays: list = []
     for block in layout.blocks:
         shape = (rows,) if block.rank == 1 else (rows, block.width)
-        memory = _BatchMemory(batch, int(batch.GetAddress(block.cxx_block)), shape, block.dtype)
-        arrays.append(np.asarray(memory))
+        arrays.append(_wrap(batch, int(batch.GetAddress(block.cxx_block)), shape, block.dtype))
+    if layout.collections:
+        inputs = {"features": arrays[0]} if layout.blocks[0].columns else {}
+        for c in layout.collections:
+            fields = len(c.fields)
+            values = int(batch.GetObjectsAddress(c.index))
+            if c.packed:
+                objects = int(batch.GetNumObjects(c.index))
+                inputs[c.name] = _wrap(batch, values, (objects, fields), c.dtype)
+                offsets = int(batch.GetOffsetsAddress(c.index))
+                inputs[c.index_key] = _wrap(batch, offsets, (rows + 1,), np.dtype(np.int64))
+            else:
+                inputs[c.name] = _wrap(batch, values, (rows, c.max_len, fields), c.dtype)
+                mask = int(batch.GetMaskAddress(c.index))
+                inputs[c.index_key] = _wrap(batch, mask, (rows, c.max_len), np.dtype(np.bool_))
+        arrays[0] = inputs
     return arrays
 
 
-def to_numpy(arrays: list[np.ndarray]):
-    """An array of features, or a tuple (x, y) / (x, y, w) when the loader has targets / weights."""
+def to_numpy(arrays: list):
+    """An array of features, or a tuple (x, y) / (x, y, w) when the loader has targets / weights; with
+    collections, x is a dictionary of arrays."""
     return arrays[0] if len(arrays) == 1 else tuple(arrays)

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import require
+from . import map_arrays, require
 
 
 def _structure(tensors: list):
@@ -18,12 +18,15 @@ def make_converter(device=None) -> Callable[[list[np.ndarray]], object]:
     torch = require("torch", "torch")
     target = torch.device(device) if device is not None else torch.device("cpu")
     if target.type == "cpu":
-        return lambda arrays: _structure([torch.from_numpy(a) for a in arrays])
+        return lambda arrays: _structure([map_arrays(torch.from_numpy, a) for a in arrays])
 
-    def to_device(arrays: list[np.ndarray]):
+    def copy(array: np.ndarray):
         # pin_memory() copies into page-locked memory from torch's caching host allocator, which
         # keeps each staging buffer alive until its asynchronous copy has completed.
-        return _structure([torch.from_numpy(a).pin_memory().to(target, non_blocking=True) for a in arrays])
+        return torch.from_numpy(array).pin_memory().to(target, non_blocking=True)
+
+    def to_device(arrays: list):
+        return _structure([map_arrays(copy, a) for a in arrays])
 
     return to_device
 
