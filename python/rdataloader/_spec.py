@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from ._collections import Collection, check_collections, parse_collections
 from ._errors import ColumnError, unknown_column
 from ._normalization import check_normalize
-from ._types import ColumnType, normalize_dtype, parse_column_type
+from ._types import ColumnType, normalize_dtype, parse_column_type, same_cxx_type
 
 #: RDataFrame hands all columns of an entry to one typed callable; beyond about 250 arguments the
 #: standard library's invocability checks exceed the compiler's template nesting limit.
@@ -127,7 +127,7 @@ def _column_types(nodes: list, columns: list[str]) -> list[ColumnType]:
             other = str(node.GetColumnType(column)) if column in {str(c) for c in node.GetColumnNames()} else None
             if other is None:
                 raise unknown_column(column, [str(c) for c in node.GetColumnNames()])
-            if other != cxx:
+            if same_cxx_type(other) != same_cxx_type(cxx):
                 raise TypeError(
                     f"column {column!r} has type {cxx} in rdataframes[0] but {other} in rdataframes[{i}]; "
                     "all dataframes must have the same column types"

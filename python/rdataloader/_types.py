@@ -55,6 +55,19 @@ class ColumnType:
     is_vector: bool
 
 
+# ROOT's typedefs and the builtin types they stand for: the same type to the compiler.
+_TYPEDEFS = {"Bool_t": "bool", "Char_t": "char", "UChar_t": "unsigned char", "Short_t": "short",
+             "UShort_t": "unsigned short", "Int_t": "int", "UInt_t": "unsigned int", "Long_t": "long",
+             "ULong_t": "unsigned long", "Long64_t": "long long", "ULong64_t": "unsigned long long",
+             "Float_t": "float", "Double_t": "double"}
+_TYPEDEF_NAMES = re.compile(r"\b(%s)\b" % "|".join(_TYPEDEFS))
+
+
+def same_cxx_type(cxx: str) -> str:
+    """A spelling of a column type in which ROOT's typedefs are replaced by the types they name."""
+    return _TYPEDEF_NAMES.sub(lambda m: _TYPEDEFS[m.group(1)], " ".join(str(cxx).split()))
+
+
 def parse_column_type(column: str, cxx: str) -> ColumnType:
     """Interpret ``df.GetColumnType(column)``; raise ``TypeError`` for what cannot become a tensor."""
     name = " ".join(str(cxx).split())

@@ -120,3 +120,17 @@ def test_zmumu_filtered_split_has_no_leakage(shared_file):
     expected = np.sort(df.AsNumpy(["row"])["row"])
     assert len(np.intersect1d(t, v)) == 0
     assert np.array_equal(np.sort(np.concatenate([t, v])), expected)
+
+
+def test_typedef_and_builtin_spellings_are_one_type(tmp_path):
+    ROOT.RDataFrame(5).Define("x", "(Float_t)rdfentry_").Snapshot("t", str(tmp_path / "f.root"))
+    frames = [ROOT.RDataFrame("t", str(tmp_path / "f.root")), ROOT.RDataFrame(5).Define("x", "(float)(rdfentry_ + 5)")]
+    assert str(frames[0].GetColumnType("x")) != str(frames[1].GetColumnType("x"))
+    x = np.concatenate(list(ROOT.ML.RDataLoader(frames, batch_size=5, columns=["x"], shuffle=False).as_numpy()))
+    assert np.array_equal(np.sort(x[:, 0]), np.arange(10))
+
+
+def test_really_different_types_across_dataframes_are_refused():
+    frames = [ROOT.RDataFrame(5).Define("x", "1.f"), ROOT.RDataFrame(5).Define("x", "1.0")]
+    with pytest.raises(TypeError, match="all dataframes must have the same column types"):
+        ROOT.ML.RDataLoader(frames, columns=["x"])
