@@ -36,7 +36,7 @@ class RDataLoader:
     batches_in_memory : int, optional
         Size of the shuffle window, in batches: entries are mixed within this many batches. The
         loader holds about twice this (the window being filled and finished batches waiting).
-        Default: about 32 MiB of batch memory.
+        Default: about 48 MiB of batch memory.
     columns : list of str, optional
         Columns to load; all columns by default.
     max_vec_sizes : dict of str to int, optional

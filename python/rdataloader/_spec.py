@@ -19,7 +19,7 @@ MAX_COLUMNS = 250
 
 #: The shuffle window (in bytes of batch memory) when ``batches_in_memory`` is not given: large
 #: enough to mix many clusters of typical files, small enough for a laptop.
-DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
+DEFAULT_WINDOW_BYTES = 48 * 1024 * 1024
 
 
 def _positive_int(name: str, value: Any) -> int:
