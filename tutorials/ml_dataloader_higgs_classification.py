@@ -4,8 +4,8 @@ Port of ROOT's ``tutorials/machine_learning/ml_dataloader_Higgs_Classification.p
 ``ROOT.Experimental.ML.RDataLoader``) to ``ROOT.ML.RDataLoader``. The events follow the
 four-lepton selection of ``df106_HiggsToFourLeptons``: the invariant mass ``m4l`` and, per lepton,
 energy, eta, phi, pT and flavour as vector columns of four elements. Training, validation and test
-events come in three files; the inputs are standardised, element by element, with the means and
-standard deviations of the training file.
+events come in three files; the loader standardises the inputs, element by element, with the means
+and standard deviations of the training file.
 
     python ml_dataloader_higgs_classification.py [--input DIR_WITH_THE_THREE_FILES] [--fast] [--output-dir DIR]
 """
@@ -31,20 +31,18 @@ df_train, df_val, df_test = (
     ROOT.RDataFrame("tree", f"{args.input}/ml_dataloader_Higgs_Classification_{split}.root")
     for split in ("train", "val", "test")
 )
-train, val, test = (
-    ROOT.ML.RDataLoader(df, batch_size=BATCH_SIZE, batches_in_memory=1000, columns=["m4l", *VECTORS, TARGET],
-                        target=TARGET, max_vec_sizes=MAX_VEC_SIZES, set_seed=42)
-    for df in (df_train, df_val, df_test)
-)
+# The original redefines every column with RDataFrame to standardise it; here the training loader
+# fits the means and standard deviations of all 25 features (vector elements included, padding left
+# out) in one pass, and the other two apply exactly the same scaling.
+options = dict(batch_size=BATCH_SIZE, batches_in_memory=1000, columns=["m4l", *VECTORS, TARGET], target=TARGET,
+               max_vec_sizes=MAX_VEC_SIZES, set_seed=42)
+train = ROOT.ML.RDataLoader(df_train, normalize="standard", **options)
+val, test = (ROOT.ML.RDataLoader(df, normalize=train.normalization, **options) for df in (df_val, df_test))
 # Each vector column gives max_vec_sizes features (good_lep_0 ... good_lep_3): 25 in all. Vectors
 # longer than that (good_lep can list a fifth, rejected lepton) are truncated.
 num_features = len(train.train_columns)
 print(train, val, test, sep="\n")
-
-# Standardisation with the training file's means and standard deviations, element by element. The
-# original redefines every column with RDataFrame; one pass over the training batches gives the
-# same numbers for all 25 features at once, and a fixed first layer applies them.
-shift, matrix = helpers.feature_statistics(train.as_numpy()).transform("S")
+print(train.normalization)
 
 
 class Classifier(torch.nn.Module):
@@ -62,7 +60,7 @@ class Classifier(torch.nn.Module):
         return torch.sigmoid(self.body(x))
 
 
-model = torch.nn.Sequential(helpers.torch_affine(shift, matrix), Classifier(num_features, [60, 60]))
+model = Classifier(num_features, [60, 60])
 loss_fn = torch.nn.BCELoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)  # the original's SGD needs many more epochs
 
