@@ -300,7 +300,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         print("matplotlib is not installed; no plot written", file=sys.stderr)
         return
     good = [r for r in rows if "error" not in r]
-    labels = [f"{'ours' if r['kind'] == 'ours' else r['kind']} {r['mode']}" for r in good]
+    labels = ["perfect shuffle" if r["kind"] == "memory" else f"{r['kind']} {r['mode']}" for r in good]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     for r, label in zip(good, labels):
         s = r["shuffled"]

@@ -271,6 +271,7 @@ class Runner:
         last = best["epochs"][-1]
         summary = {
             "seconds": last["seconds"],
+            "cpu_seconds": min(r["epochs"][-1]["cpu_seconds"] for r in good),
             "entries": last["entries"],
             "waiting_fraction": last["seconds_waiting"] / last["seconds"],
             "epoch1_seconds": best["epochs"][0]["seconds"],
@@ -292,9 +293,14 @@ class Runner:
         if not good:
             return {"error": runs[-1]["error"]}
         seconds = min(r["seconds"] for r in good)
-        peak = median([r["peak_rss_mb"] for r in good])
         print(f"  {name}: {entries / seconds / 1e6:.3f} M entries/s", file=sys.stderr)
-        return {"seconds": seconds, "entries": entries, "rate": entries / seconds, "peak_rss_mb": peak}
+        return {
+            "seconds": seconds,
+            "cpu_seconds": min(r["cpu_seconds"] for r in good),
+            "entries": entries,
+            "rate": entries / seconds,
+            "peak_rss_mb": median([r["peak_rss_mb"] for r in good]),
+        }
 
 
 def ratio(result: dict[str, Any], reference: dict[str, Any]) -> str:
@@ -360,7 +366,7 @@ def main_table(results: dict[str, dict]) -> str:
     rows = []
     for name, r in results.items():
         if "error" in r:
-            rows.append([name, r["error"], "", "", "", "", ""])
+            rows.append([name, r["error"], "", "", "", "", "", ""])
             continue
         rows.append(
             [
@@ -368,6 +374,7 @@ def main_table(results: dict[str, dict]) -> str:
                 fmt(r["seconds"]),
                 rate_cell(r),
                 ratio(r, reference),
+                fmt(r.get("cpu_seconds")),
                 fmt(r.get("first_batch_s")),
                 fmt(r["peak_rss_mb"], 0),
                 fmt(r.get("above_baseline_mb"), 0),
@@ -378,6 +385,7 @@ def main_table(results: dict[str, dict]) -> str:
         "epoch 2 (s)",
         "M entries/s",
         "vs rootreadspeed -t2",
+        "CPU (s)",
         "first batch after start (s)",
         "peak RSS (MiB)",
         "RSS above baseline (MiB)",
