@@ -14,7 +14,7 @@ from ._connect.numpy import block_arrays
 from ._errors import translate_cxx_error, with_source
 from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
-from ._spec import LoaderSpec, window_batches
+from ._spec import LoaderSpec, SplitSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
 _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
@@ -42,9 +42,9 @@ class _Position:
 class Engine:
     """Builds ``ROOT::ML::RDataLoader<...>`` for a validated spec and runs its epochs."""
 
-    def __init__(self, spec: LoaderSpec, validation_split: float) -> None:
+    def __init__(self, spec: LoaderSpec, split: SplitSpec) -> None:
         self.spec = spec
-        self.validation_split = validation_split
+        self.split = split
         ml = _cxx.cxx_namespace()
         options = ml.RDataLoaderOptions()
         options.fBatchSize = spec.batch_size
@@ -52,7 +52,10 @@ class Engine:
         options.fLoadEager = spec.load_eager
         options.fWeights = spec.weights
         options.fClassWeighted = spec.class_weights is not None
-        options.fValidationSplit = validation_split
+        options.fValidationSplit = split.test_size
+        options.fSplitKey = split.key or ""
+        options.fNumFolds = split.n_folds
+        options.fFold = split.fold
         options.fShuffle = spec.shuffle
         options.fDropRemainder = spec.drop_remainder
         options.fSeed = spec.seed

@@ -10,7 +10,7 @@ from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
-from ._spec import LoaderSpec, build_spec
+from ._spec import LoaderSpec, SplitSpec, build_spec, build_split
 
 if TYPE_CHECKING:
     import numpy as np
@@ -182,9 +182,9 @@ class RDataLoader:
         view._is_split = True
         return view
 
-    def _ensure_engine(self, validation_split: float = 0.0) -> Engine:
+    def _ensure_engine(self, split: SplitSpec = SplitSpec()) -> Engine:
         if self._engine is None:
-            self._engine = Engine(self._spec, validation_split)
+            self._engine = Engine(self._spec, split)
             if self._engine.num_entries(_TRAIN) + self._engine.num_entries(_VALIDATION) == 0:
                 warnings.warn(
                     "RDataLoader: the dataset has no entries (after filters); every epoch will be empty",
@@ -196,38 +196,58 @@ class RDataLoader:
         return self._ensure_engine(), self._split
 
     def train_test_split(
-        self, test_size: float | None = None, *, validation_split: float | None = None
+        self,
+        test_size: float | None = None,
+        *,
+        validation_split: float | None = None,
+        split_key: str | None = None,
+        n_folds: int | None = None,
+        fold: int | None = None,
     ) -> tuple[RDataLoader, RDataLoader]:
         """Split the entries into a training and a validation loader.
 
-        The split is by entry, fixed for the life of the loader, and the two are disjoint; the
-        validation fraction is exact to one entry. Validation entries are drawn from reading units
-        (clusters) all over the dataset.
+        The two are disjoint and fixed for the life of the loader. By default the validation
+        fraction is exact to one entry, its entries drawn from the seed in reading units
+        (clusters) all over the dataset. With ``split_key``, each entry's split depends on the value
+        of that integer column alone (an event number), whatever the files, clusters or seed: the
+        same events validate in every run, tool and file layout.
 
         Parameters
         ----------
         test_size : float
             Fraction of the entries for validation, in (0, 1). ``validation_split`` is a synonym.
+            With ``split_key``, an entry validates when a hash of its key falls below it, so the
+            fraction holds up to binomial fluctuation.
+        split_key : str, optional
+            Integer column deciding each entry's split, such as ``"event"``.
+        n_folds, fold : int, optional
+            With ``split_key`` instead of ``test_size``: validation is fold ``fold`` of ``n_folds``,
+            the entries with ``key % n_folds == fold`` (``n_folds=2``: even and odd events).
 
         Returns
         -------
         (train, validation) : tuple of RDataLoader
+
+        Examples
+        --------
+        >>> train, val = loader.train_test_split(split_key="event", n_folds=2, fold=1)  # odd events validate
         """
-        if (test_size is None) == (validation_split is None):
-            raise TypeError("train_test_split takes test_size (or its synonym validation_split), once")
+        if test_size is not None and validation_split is not None:
+            raise TypeError("train_test_split takes test_size or its synonym validation_split, not both")
         fraction = test_size if test_size is not None else validation_split
-        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 < fraction < 1.0:
-            raise ValueError(f"test_size must be a number in (0, 1); got {fraction!r}")
+        if fraction is None and n_folds is None and fold is None:
+            raise TypeError("train_test_split needs test_size (or, with split_key, n_folds and fold)")
+        split = build_split(self._spec, fraction, split_key, n_folds, fold)
         if self._is_split:
             raise RuntimeError("this loader is already one side of a split; split the original loader instead")
         if self._engine is not None:
-            if self._engine.validation_split != float(fraction):
+            if self._engine.split != split:
                 raise RuntimeError(
-                    f"this loader already started with test_size={self._engine.validation_split}; "
+                    f"this loader already started with {self._engine.split.describe()}; "
                     "create a new RDataLoader for another split"
                 )
         else:
-            self._ensure_engine(float(fraction))
+            self._ensure_engine(split)
         return RDataLoader._view(self, _TRAIN), RDataLoader._view(self, _VALIDATION)
 
     # Outputs --------------------------------------------------------------------------------------

@@ -317,3 +317,59 @@ def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> st
     if not checked:
         raise ValueError("class_weights is empty")
     return checked
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How the entries are divided between training and validation.
+
+    Without ``key``, ``test_size`` of the entries, drawn from the seed; with ``key``, by that integer
+    column alone: fold ``fold`` of ``n_folds`` (``key % n_folds == fold``), or, without folds, the
+    keys whose hash falls below ``test_size``.
+    """
+
+    test_size: float = 0.0
+    key: str | None = None
+    n_folds: int = 0
+    fold: int = 0
+
+    def describe(self) -> str:
+        if self.key is None:
+            return f"test_size={self.test_size}"
+        if self.n_folds:
+            return f"split_key={self.key!r}, fold={self.fold}, n_folds={self.n_folds}"
+        return f"split_key={self.key!r}, test_size={self.test_size}"
+
+
+def _fraction(test_size: Any) -> float:
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be a number in (0, 1); got {test_size!r}")
+    return float(test_size)
+
+
+def build_split(spec: LoaderSpec, test_size: Any, split_key: Any, n_folds: Any, fold: Any) -> SplitSpec:
+    """A checked split: a fraction, or an integer key column with a fraction or with folds."""
+    folded = n_folds is not None or fold is not None
+    if split_key is None:
+        if folded:
+            raise ValueError("n_folds and fold need split_key=, the integer column (an event number) defining the folds")
+        return SplitSpec(test_size=_fraction(test_size))
+    if not isinstance(split_key, str):
+        raise TypeError(f"split_key must be a column name; got {split_key!r}")
+    key_type = _column_types(spec.nodes, [split_key])[0]
+    if key_type.is_vector or not key_type.element_dtype.startswith(("int", "uint")):
+        raise TypeError(
+            f"split_key {split_key!r} has type {key_type.cxx}, but a split key must be an integer column; "
+            f"Define one, for example from the run and event numbers"
+        )
+    if not folded:
+        return SplitSpec(test_size=_fraction(test_size), key=split_key)
+    if test_size is not None:
+        raise TypeError("train_test_split takes either test_size or n_folds and fold, not both")
+    if n_folds is None or fold is None:
+        raise TypeError("k folds need both n_folds and fold (the fold used for validation)")
+    if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral) or n_folds < 2:
+        raise ValueError(f"n_folds must be an integer of at least 2; got {n_folds!r}")
+    if isinstance(fold, bool) or not isinstance(fold, numbers.Integral) or not 0 <= fold < n_folds:
+        raise ValueError(f"fold must be an integer in [0, n_folds) = [0, {n_folds}); got {fold!r}")
+    return SplitSpec(key=split_key, n_folds=int(n_folds), fold=int(fold))

@@ -34,7 +34,7 @@ def _options(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
         "load_eager": spec.load_eager,
         "shuffle": spec.shuffle,
         "drop_remainder": spec.drop_remainder,
-        "validation_split": engine.validation_split,
+        "split": engine.split.describe(),
         "normalization": list(engine.normalization.shift + engine.normalization.scale)
         if engine.normalization else None,
         "class_weights": {str(k): v for k, v in engine.class_weights.items()} if engine.class_weights else None,
@@ -80,7 +80,7 @@ def load_state_dict(spec: LoaderSpec, engine: Engine, state: Mapping[str, Any]) 
     ]
     if differences:
         hint = ""
-        if any(d.startswith("validation_split=") for d in differences):
+        if any(d.startswith("split=") for d in differences):
             hint = "; split this loader with train_test_split() as the saved one was, then load the state"
         raise ValueError(f"this RDataLoader cannot resume the saved state: {'; '.join(differences)}{hint}")
     if digest != f"{engine.dataset_digest():016x}":

@@ -174,6 +174,56 @@ void ValidationSplitIsDisjointAndKeepsItsFraction()
                  std::to_string(keptTrain) + " train entries");
 }
 
+void SplitByKeyDependsOnTheKeyAlone()
+{
+   RTempDir dir("split_by_key_depends_on_the_key_alone");
+   const auto files = WriteThreeFiles(dir);
+   ROOT::RDataFrame threeFiles("tree", files);
+   auto folds = IndexOptions(32, 0., false);
+   folds.fSplitKey = "label"; // idx % 2, stored as int
+   folds.fNumFolds = 2;
+   folds.fFold = 1;
+   RIndexLoader byFold(threeFiles, IndexColumns(), folds);
+   std::vector<std::int64_t> even, odd;
+   for (std::int64_t i = 0; i < kTotal; ++i)
+      (i % 2 ? odd : even).push_back(i);
+   CheckSameEntries(ReadEpoch(byFold.Validation()).fIndices, odd, "fold 1 of 2");
+   CheckSameEntries(ReadEpoch(byFold.Train()).fIndices, even, "folds 0 of 2");
+   RDL_CHECK_EQ(byFold.GetNumEntries(ESplit::kValidation), odd.size());
+
+   // A hash of the key: the same entries whatever the seed and however the entries are spread over
+   // files and clusters, and the requested fraction up to binomial fluctuation.
+   auto hashed = IndexOptions(32, 0.3, false);
+   hashed.fSplitKey = "idx";
+   RIndexLoader first(threeFiles, IndexColumns(), hashed);
+   const auto validation = Sorted(ReadEpoch(first.Validation()).fIndices);
+   const auto train = Sorted(ReadEpoch(first.Train()).fIndices);
+   CheckSameEntries(Concat(train, validation), Iota(0, kTotal), "both splits");
+   const double sigma = std::sqrt(0.3 * 0.7 * kTotal);
+   RDL_CHECK_MSG(std::abs(static_cast<double>(validation.size()) - 0.3 * kTotal) < 4 * sigma,
+                 std::to_string(validation.size()) + " validation entries of " + std::to_string(kTotal));
+
+   RTempDir otherDir("split_by_key_depends_on_the_key_alone_one_file");
+   ROOT::RDataFrame oneFile("tree", WriteDataset(otherDir, {static_cast<std::uint64_t>(kTotal)}, 37));
+   hashed.fSeed = 999;
+   RIndexLoader relaid(oneFile, IndexColumns(), hashed);
+   RDL_CHECK(Sorted(ReadEpoch(relaid.Validation()).fIndices) == validation);
+   relaid.SetSeed(4);
+   RDL_CHECK(Sorted(ReadEpoch(relaid.Validation()).fIndices) == validation);
+
+   auto unsplit = IndexOptions(32, 0., false);
+   unsplit.fSplitKey = "idx";
+   RDL_CHECK_THROWS(RIndexLoader(threeFiles, IndexColumns(), unsplit), std::invalid_argument,
+                    "needs either fNumFolds or a positive fValidationSplit");
+   auto wrongFold = folds;
+   wrongFold.fFold = 2;
+   RDL_CHECK_THROWS(RIndexLoader(threeFiles, IndexColumns(), wrongFold), std::invalid_argument, "fFold must be in");
+   auto floatKey = folds;
+   floatKey.fSplitKey = "x";
+   RDL_CHECK_THROWS(RIndexLoader(threeFiles, IndexColumns(), floatKey), std::invalid_argument,
+                    "must be an integer column");
+}
+
 void SameSeedGivesIdenticalEpochs()
 {
    RTempDir dir("same_seed_gives_identical_epochs");

@@ -15,6 +15,7 @@ void DropRemainderDropsOnlyTheLastPartialBatch();
 void FilteredDataFrameCoversPassingEntries();
 void SeveralDataFramesFormOneDataset();
 void ValidationSplitIsDisjointAndKeepsItsFraction();
+void SplitByKeyDependsOnTheKeyAlone();
 void SameSeedGivesIdenticalEpochs();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
@@ -55,6 +56,7 @@ constexpr RTest kTests[] = {
    {"filtered_dataframe_covers_passing_entries", FilteredDataFrameCoversPassingEntries},
    {"several_dataframes_form_one_dataset", SeveralDataFramesFormOneDataset},
    {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
+   {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
    {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
    {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},

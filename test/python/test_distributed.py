@@ -268,7 +268,7 @@ def _mid_epoch_state(paths, **kwargs) -> dict:
 @pytest.mark.parametrize("change, message", [
     ({"kwargs": {"batch_size": 32}}, r"batch_size=16 in the state but 32 in this loader"),
     ({"kwargs": {"shuffle": False}}, r"shuffle=True in the state but False in this loader"),
-    ({"test_size": None}, r"validation_split=0.2 in the state but 0.0 in this loader; split this loader"),
+    ({"test_size": None}, r"split='test_size=0.2' in the state but 'test_size=0.0' in this loader; split this loader"),
     ({"filter": "idx % 2 == 0"}, r"its dataset differs from the saved one"),
     ({"paths": "other"}, r"its dataset differs from the saved one"),
     ({"kwargs": {"set_seed": 6}}, r"saved with seed 5, but this RDataLoader has set_seed=6"),

@@ -69,6 +69,64 @@ def test_split_fraction_is_honoured_and_fixed_across_epochs(sorted_signal_backgr
     assert min(first) < 2000 <= max(first)
 
 
+def _with_event(df):
+    # An event number unrelated to the position of the entry in the files.
+    return df.Define("event", "(ULong64_t)(idx * 7919 + 3)")
+
+
+def test_split_by_key_folds_depend_on_the_key_alone(three_files):
+    chain = _with_event(ROOT.RDataFrame("tree", three_files))
+    separate = [_with_event(ROOT.RDataFrame("tree", f)) for f in three_files]
+    idx = np.arange(1000)
+    expected_val = idx[(idx * 7919 + 3) % 3 == 1]
+    for dfs, seed in ((chain, 7), (separate, 11)):
+        train, val = loader(dfs, drop_remainder=False, set_seed=seed).train_test_split(
+            split_key="event", n_folds=3, fold=1)
+        val_seen, train_seen = epoch_indices(val.as_numpy()), epoch_indices(train.as_numpy())
+        assert np.array_equal(np.sort(val_seen), expected_val)
+        assert np.array_equal(np.sort(train_seen), np.setdiff1d(idx, expected_val))
+        assert val.num_entries == len(expected_val)
+
+
+def test_split_by_key_hash_keeps_the_fraction_and_ignores_seed_and_layout(three_files):
+    splits = []
+    for dfs, seed in ((_with_event(ROOT.RDataFrame("tree", three_files)), 1),
+                      ([_with_event(ROOT.RDataFrame("tree", f)) for f in three_files], 2)):
+        train, val = loader(dfs, drop_remainder=False, set_seed=seed).train_test_split(0.25, split_key="event")
+        val_seen, train_seen = epoch_indices(val.as_numpy()), epoch_indices(train.as_numpy())
+        assert np.array_equal(np.sort(np.concatenate([train_seen, val_seen])), np.arange(1000))
+        splits.append(set(val_seen))
+    assert splits[0] == splits[1]
+    assert abs(len(splits[0]) - 250) < 4 * np.sqrt(1000 * 0.25 * 0.75)
+
+
+def test_split_by_key_fits_the_normalisation_on_training_entries_only(three_files):
+    df = _with_event(ROOT.RDataFrame("tree", three_files))
+    train, _ = ROOT.ML.RDataLoader(df, batch_size=50, columns=["x", "label"], target="label",
+                                   normalize="standard").train_test_split(split_key="event", n_folds=2, fold=0)
+    idx = np.arange(1000)
+    train_x = (idx[(idx * 7919 + 3) % 2 == 1] * 0.5).astype(np.float32)
+    stats = train.normalization
+    assert stats.shift[0] == pytest.approx(train_x.mean(), rel=1e-6)
+    assert stats.scale[0] == pytest.approx(1 / train_x.std(), rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"split_key": "x", "n_folds": 2, "fold": 0}, TypeError, r"split_key 'x' has type Float_t, but a split key must be an integer column"),
+    ({"split_key": "evnt", "test_size": 0.2}, KeyError, r"no column 'evnt'.*did you mean 'event'"),
+    ({"n_folds": 2, "fold": 0}, ValueError, r"n_folds and fold need split_key="),
+    ({"split_key": "event", "n_folds": 2, "fold": 2}, ValueError, r"fold must be an integer in \[0, n_folds\)"),
+    ({"split_key": "event", "n_folds": 1, "fold": 0}, ValueError, r"n_folds must be an integer of at least 2"),
+    ({"split_key": "event", "n_folds": 2}, TypeError, r"k folds need both n_folds and fold"),
+    ({"split_key": "event", "test_size": 0.2, "n_folds": 2, "fold": 0}, TypeError, r"either test_size or n_folds"),
+    ({"split_key": "event"}, TypeError, r"needs test_size \(or, with split_key, n_folds and fold\)"),
+])
+def test_bad_split_by_key_raises_before_reading(clustered_file, kwargs, error, message):
+    df = _with_event(ROOT.RDataFrame("tree", clustered_file))
+    with pytest.raises(error, match=message):
+        loader(df).train_test_split(**kwargs)
+
+
 def test_range_is_honoured(clustered_file):
     df = ROOT.RDataFrame("tree", clustered_file).Range(250)
     seen = epoch_indices(loader(df, drop_remainder=False).as_numpy())

@@ -7,6 +7,7 @@
 #include "ROOT/ML/Detail/RClassWeights.hxx"
 #include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
+#include "ROOT/ML/Detail/RKeySplit.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RShuffleBuffer.hxx"
@@ -80,6 +81,9 @@ struct REpochStats {
 /// (and the same fSeed): every epoch is then cut into fWorldSize disjoint shards of equal size, and each
 /// process reads only its own shard, so that all deliver the same number of batches.
 ///
+/// With RDataLoaderOptions::fSplitKey, each entry's split is decided by an integer column (an event
+/// number) alone, in folds or by a hash of the key, so that it does not change with the files or the seed.
+///
 /// An epoch is a function of (fSeed, split, epoch number) alone. To resume an interrupted run, set the
 /// epoch counters with SetNumEpochs() and start the interrupted epoch again with
 /// StartEpoch(split, batchesAlreadyDelivered): it delivers exactly the batches that were still to come.
@@ -90,7 +94,9 @@ class RDataLoader {
                  "ROOT::ML::RDataLoader: every column must be an arithmetic type or an RVec/std::vector/std::array "
                  "of one; Define a numeric column from strings or objects first");
 
+   /// The input dataframes; with a split by key, their training entries followed by their validation entries.
    std::vector<ROOT::RDF::RNode> fNodes;
+   std::size_t fNumInputs; ///< Dataframes given by the user.
    std::vector<std::string> fColumnNames;
    RDataLoaderOptions fOptions;
    std::array<Detail::RColumnSlot, sizeof...(Columns)> fSlots;
@@ -178,12 +184,17 @@ public:
    /// Several dataframes with the same columns (for example one per physics process) form one dataset.
    RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
                const RDataLoaderOptions &options = {})
-      : fNodes(std::move(dfs)), fColumnNames(columns), fOptions(options)
+      : fNodes(std::move(dfs)), fNumInputs(fNodes.size()), fColumnNames(columns), fOptions(options)
    {
       CheckOptions();
       AssignCollections();
       AssignSlots();
-      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
+      if (fOptions.fSplitKey.empty()) {
+         fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
+      } else {
+         SplitNodesByKey();
+         fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
+      }
       // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
       ROOT::EnableThreadSafety();
    }
@@ -354,6 +365,13 @@ private:
          throw std::invalid_argument(where + "fBatchesInMemory must be positive");
       if (!(fOptions.fValidationSplit >= 0. && fOptions.fValidationSplit < 1.))
          throw std::invalid_argument(where + "fValidationSplit must be in [0, 1)");
+      if (fOptions.fNumFolds > 0 && fOptions.fSplitKey.empty())
+         throw std::invalid_argument(where + "folds (fNumFolds) need a split key column (fSplitKey)");
+      if (fOptions.fNumFolds == 1 || fOptions.fFold >= std::max<std::size_t>(fOptions.fNumFolds, 1))
+         throw std::invalid_argument(where + "fFold must be in [0, fNumFolds) with at least 2 folds; got fold " +
+                                     std::to_string(fOptions.fFold) + " of " + std::to_string(fOptions.fNumFolds));
+      if (!fOptions.fSplitKey.empty() && (fOptions.fNumFolds == 0) == (fOptions.fValidationSplit == 0.))
+         throw std::invalid_argument(where + "a split key needs either fNumFolds or a positive fValidationSplit");
       if (fOptions.fWorldSize == 0)
          throw std::invalid_argument(where + "fWorldSize must be positive");
       if (fOptions.fRank >= fOptions.fWorldSize)
@@ -370,6 +388,17 @@ private:
             throw std::invalid_argument(where + "target '" + t + "' is not among the columns");
       if (!fOptions.fWeights.empty() && !known(fOptions.fWeights))
          throw std::invalid_argument(where + "weights '" + fOptions.fWeights + "' is not among the columns");
+   }
+
+   /// Replaces each input by its training entries and appends its validation entries.
+   void SplitNodesByKey()
+   {
+      const Detail::RKeySplit rule(fOptions);
+      std::vector<ROOT::RDF::RNode> nodes;
+      for (auto split : {ESplit::kTrain, ESplit::kValidation})
+         for (auto &node : fNodes)
+            nodes.push_back(rule.Select(node, split));
+      fNodes = std::move(nodes);
    }
 
    EBlock BlockOf(const std::string &column) const
@@ -655,7 +684,7 @@ private:
                                                    : "entries [" + std::to_string(unit.fBegin) + ", " +
                                                         std::to_string(unit.fEnd) + ")";
          throw std::runtime_error("ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
-                                  std::to_string(unit.fDataFrame) + " failed: " + e.what());
+                                  std::to_string(unit.fDataFrame % fNumInputs) + " failed: " + e.what());
       }
    }
 };

@@ -70,6 +70,12 @@ struct RDataLoaderOptions {
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
    bool fClassWeighted = false; ///< Weights multiplied by a per-class weight (see RDataLoader::SetClassWeights).
    double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).
+   /// Integer column (an event number) that alone decides the split of each entry, instead of a draw
+   /// from fSeed: validation holds fold fFold of fNumFolds (key mod fNumFolds == fFold) or, without
+   /// folds, the keys whose hash falls below fValidationSplit.
+   std::string fSplitKey;
+   std::size_t fNumFolds = 0; ///< Folds of the key split; 0 splits by fValidationSplit.
+   std::size_t fFold = 0;     ///< The validation fold, in [0, fNumFolds).
    bool fShuffle = true;              ///< Shuffle reading units and entries, differently every epoch.
    bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.
    std::uint64_t fSeed = 1;           ///< Seed of every random choice: same seed, bit-identical epochs.

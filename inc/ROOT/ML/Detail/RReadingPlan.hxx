@@ -78,6 +78,9 @@ class RReadingPlan {
    std::array<std::vector<RUnitSlice>, 2> fSlices;
    std::array<std::uint64_t, 2> fEntries{0, 0};
    std::size_t fNumDataFrames = 0;
+   /// Dataframes from this index on hold validation entries only, those before it training entries only:
+   /// the split was made by filters on a key (RKeySplit) rather than drawn.
+   std::size_t fFirstValidationDataFrame = 0;
 
    static bool HasRangeNode(ROOT::RDF::RNode &node)
    {
@@ -177,10 +180,32 @@ class RReadingPlan {
       return quota;
    }
 
+   void AssignSplitByDataFrame()
+   {
+      fSlices[0].clear();
+      fSlices[1].clear();
+      for (std::size_t i = 0; i < fUnits.size(); ++i)
+         if (fUnits[i].fCount > 0)
+            fSlices[fUnits[i].fDataFrame < fFirstValidationDataFrame ? 0 : 1].push_back({i, 0, fUnits[i].fCount});
+      CountSplitEntries();
+   }
+
+   void CountSplitEntries()
+   {
+      for (int split = 0; split < 2; ++split) {
+         fEntries[split] = 0;
+         for (const auto &s : fSlices[split])
+            fEntries[split] += s.fTake;
+      }
+   }
+
 public:
    RReadingPlan() = default;
-   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed)
-      : fNumDataFrames(nodes.size())
+   /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of
+   ///        validation entries; by default (nodes.size()) the split is drawn from `seed` instead.
+   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed,
+                std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
+      : fNumDataFrames(nodes.size()), fFirstValidationDataFrame(std::min(firstValidationDataFrame, nodes.size()))
    {
       for (std::size_t i = 0; i < nodes.size(); ++i)
          AddUnits(i, nodes[i]);
@@ -188,9 +213,14 @@ public:
    }
 
    /// Draws which entries of each unit are for validation, replacing any earlier draw. The sizes of the
-   /// splits do not depend on the seed, only which entries make them up.
+   /// splits do not depend on the seed, only which entries make them up. A split by key is fixed by
+   /// the dataframes instead, and neither argument changes it.
    void DrawSplit(double validationSplit, std::uint64_t seed)
    {
+      if (fFirstValidationDataFrame < fNumDataFrames) {
+         AssignSplitByDataFrame();
+         return;
+      }
       auto remaining = ValidationQuota(validationSplit, fNumDataFrames);
       std::vector<std::size_t> order(fUnits.size());
       for (std::size_t i = 0; i < order.size(); ++i)
@@ -216,11 +246,7 @@ public:
          if (s.fTake > 0)
             fSlices[0].push_back(s);
       fSlices[1] = std::move(validation);
-      for (int split = 0; split < 2; ++split) {
-         fEntries[split] = 0;
-         for (const auto &s : fSlices[split])
-            fEntries[split] += s.fTake;
-      }
+      CountSplitEntries();
    }
 
    const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }
