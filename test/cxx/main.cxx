@@ -16,6 +16,11 @@ void FilteredDataFrameCoversPassingEntries();
 void SeveralDataFramesFormOneDataset();
 void ValidationSplitIsDisjointAndKeepsItsFraction();
 void SplitByKeyDependsOnTheKeyAlone();
+void UndersamplingCutsTheMajorityAfreshEachEpoch();
+void OversamplingRepeatsTheMinorityEvenly();
+void ResamplingWithReplacementDrawsIndependently();
+void ResampledEpochResumes();
+void InvalidResamplingIsRejected();
 void SameSeedGivesIdenticalEpochs();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
@@ -58,6 +63,11 @@ constexpr RTest kTests[] = {
    {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
+   {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},
+   {"oversampling_repeats_the_minority_evenly", OversamplingRepeatsTheMinorityEvenly},
+   {"resampling_with_replacement_draws_independently", ResamplingWithReplacementDrawsIndependently},
+   {"resampled_epoch_resumes", ResampledEpochResumes},
+   {"invalid_resampling_is_rejected", InvalidResamplingIsRejected},
    {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
    {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},
    {"early_stop_then_new_epoch_is_complete", EarlyStopThenNewEpochIsComplete},

@@ -10,6 +10,7 @@
 #include "ROOT/ML/Detail/RKeySplit.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
+#include "ROOT/ML/Detail/RResampler.hxx"
 #include "ROOT/ML/Detail/RShuffleBuffer.hxx"
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
@@ -31,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -106,6 +108,7 @@ class RDataLoader {
    std::size_t fLabelColumn = kNoColumn;  ///< The class label, when weighting by class.
    std::size_t fWeightColumn = kNoColumn; ///< The event weight, if any.
    Detail::RClassWeights fClassWeights;
+   Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
    Detail::RReadingPlan fPlan;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
@@ -195,6 +198,7 @@ public:
          SplitNodesByKey();
          fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
       }
+      PlanResampling();
       // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
       ROOT::EnableThreadSafety();
    }
@@ -252,7 +256,13 @@ public:
    /// Entries this process reads in an epoch of `split`: its shard, which is the whole split when
    /// fWorldSize is 1. The last (entries of the split) % fWorldSize entries of each epoch's order, which
    /// would make the shards unequal, are read by no process.
-   std::uint64_t GetNumEntries(ESplit split) const { return fPlan.GetShardEntries(split, fOptions.fWorldSize); }
+   /// With fSampling, the training split delivers its resampled number of entries instead.
+   std::uint64_t GetNumEntries(ESplit split) const
+   {
+      if (IsResampled(split))
+         return fResampling.GetNumDelivered();
+      return fPlan.GetShardEntries(split, fOptions.fWorldSize);
+   }
    std::uint64_t GetNumBatches(ESplit split) const
    {
       const auto n = GetNumEntries(split);
@@ -298,7 +308,7 @@ public:
    std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain)
    {
       if (fLabelColumn == kNoColumn)
-         throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted");
+         throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted or fSampling");
       StopEpoch();
       std::map<std::int64_t, std::uint64_t> counts;
       RCountClasses count(fLabelColumn, counts);
@@ -340,6 +350,13 @@ public:
       StopEpoch();
       fOptions.fSeed = seed;
       fPlan.DrawSplit(fOptions.fValidationSplit, seed);
+      PlanResampling();
+   }
+   /// With fSampling: for each class label of the training split, its entries and the entries an
+   /// epoch delivers (copies included).
+   const std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> &GetResampledClasses() const
+   {
+      return fResampling.GetClasses();
    }
    /// A fingerprint of the dataset as the loader reads it (reading units and their entries after the
    /// filters): a run can only be resumed over a dataset with the same fingerprint.
@@ -380,6 +397,16 @@ private:
                                      std::to_string(fOptions.fWorldSize));
       if (!fOptions.fWeights.empty() && fOptions.fTargets.empty())
          throw std::invalid_argument(where + "a weights column needs a target column");
+      if (fOptions.fSampling != ESampling::kNone) {
+         if (!(fOptions.fSamplingRatio > 0. && fOptions.fSamplingRatio <= 1.))
+            throw std::invalid_argument(where + "fSamplingRatio must be in (0, 1]");
+         if (fOptions.fClassWeighted)
+            throw std::invalid_argument(where + "choose either resampling (fSampling) or class weights, not both");
+         // Each rank's shard holds other classes in every epoch: resampled shards would differ in size.
+         if (fOptions.fWorldSize > 1)
+            throw std::invalid_argument(where + "resampling (fSampling) is not available with fWorldSize > 1; "
+                                                "use class weights for distributed training");
+      }
       auto known = [this](const std::string &c) {
          return std::find(fColumnNames.begin(), fColumnNames.end(), c) != fColumnNames.end();
       };
@@ -401,6 +428,25 @@ private:
       fNodes = std::move(nodes);
    }
 
+   /// Plans the resampled epochs from the class counts of the training split (one pass over the label).
+   void PlanResampling()
+   {
+      if (fOptions.fSampling != ESampling::kNone)
+         fResampling = Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
+   }
+
+   bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
+
+   /// The value of scalar column `column` of an entry.
+   static double ScalarAt(std::size_t column, const Columns &...values)
+   {
+      std::size_t i = 0;
+      double value = 0.;
+      const int pick[] = {(i++ == column ? (value = Detail::ScalarValue(values), 0) : 0)...};
+      static_cast<void>(pick);
+      return value;
+   }
+
    EBlock BlockOf(const std::string &column) const
    {
       if (column == fOptions.fWeights)
@@ -415,12 +461,18 @@ private:
       return std::find(fColumnNames.begin(), fColumnNames.end(), column) - fColumnNames.begin();
    }
 
-   /// Class weights need one scalar label, and a weights tensor even without an event-weight column.
-   void PrepareClassWeights(const std::array<bool, sizeof...(Columns)> &isVector)
+   /// Class weights and resampling need one scalar label.
+   void PrepareLabel(const std::array<bool, sizeof...(Columns)> &isVector)
    {
       if (fOptions.fTargets.size() != 1 || isVector[IndexOf(fOptions.fTargets[0])])
-         throw std::invalid_argument("ROOT::ML::RDataLoader: class weights need exactly one scalar target column");
+         throw std::invalid_argument(
+            "ROOT::ML::RDataLoader: class weights and resampling need exactly one scalar target column");
       fLabelColumn = IndexOf(fOptions.fTargets[0]);
+   }
+
+   /// Class weights need a weights tensor even without an event-weight column.
+   void PrepareClassWeights()
+   {
       auto &weights = fLayout[static_cast<int>(EBlock::kWeights)];
       weights.fWidth = 1;
       fClassWeights = Detail::RClassWeights(weights.fDType);
@@ -480,8 +532,10 @@ private:
          place(fOptions.fWeights);
          fWeightColumn = IndexOf(fOptions.fWeights);
       }
+      if (fOptions.fClassWeighted || fOptions.fSampling != ESampling::kNone)
+         PrepareLabel(isVector);
       if (fOptions.fClassWeighted)
-         PrepareClassWeights(isVector);
+         PrepareClassWeights();
       // A single integer target is a class label: a plain vector, as losses for classes expect.
       auto &targets = fLayout[static_cast<int>(EBlock::kTargets)];
       const bool integral = targets.fDType != EDType::kFloat32 && targets.fDType != EDType::kFloat64;
@@ -526,12 +580,14 @@ private:
       }
    };
 
-   /// Copies each entry into the batch slot the shuffle buffer draws for it.
+   /// Copies each entry into the batch slot the shuffle buffer draws for it (as many times as the
+   /// resampler draws, when resampling).
    class RFill {
       const RDataLoader &fLoader;
       Detail::RShuffleBuffer &fBuffer;
       std::uint64_t &fWritten;
       Detail::RCollectionWriter *fCollections; ///< Null when the loader has no collections.
+      Detail::RResampler *fResampler;          ///< Null when the split is not resampled.
 
       template <std::size_t... I>
       void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
@@ -543,31 +599,34 @@ private:
          const int expand[] = {(Detail::WriteColumn(fLoader.fSlots[I], rows, values), 0)...};
          static_cast<void>(expand);
          if (fLoader.fClassWeights.IsActive()) {
-            double label = 0., eventWeight = 1.;
-            const int scalars[] = {(I == fLoader.fLabelColumn    ? (label = Detail::ScalarValue(values), 0)
-                                    : I == fLoader.fWeightColumn ? (eventWeight = Detail::ScalarValue(values), 0)
-                                                                 : 0)...};
-            static_cast<void>(scalars);
-            fLoader.fClassWeights.Write(rows, label, eventWeight);
+            const double eventWeight =
+               fLoader.fWeightColumn == kNoColumn ? 1. : ScalarAt(fLoader.fWeightColumn, values...);
+            fLoader.fClassWeights.Write(rows, ScalarAt(fLoader.fLabelColumn, values...), eventWeight);
          }
       }
 
    public:
       RFill(const RDataLoader &loader, Detail::RShuffleBuffer &buffer, std::uint64_t &written,
-            Detail::RCollectionWriter *collections)
-         : fLoader(loader), fBuffer(buffer), fWritten(written), fCollections(collections)
+            Detail::RCollectionWriter *collections, Detail::RResampler *resampler)
+         : fLoader(loader), fBuffer(buffer), fWritten(written), fCollections(collections), fResampler(resampler)
       {
       }
       bool operator()(const Columns &...values)
       {
-         auto [batch, row] = fBuffer.NextSlot();
-         if (batch) {
-            Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
-            ++fWritten;
+         const std::uint64_t copies =
+            fResampler ? fResampler->Draw(Detail::ClassOf(ScalarAt(fLoader.fLabelColumn, values...))) : 1;
+         for (std::uint64_t c = 0; c < copies; ++c) {
+            auto [batch, row] = fBuffer.NextSlot();
+            if (batch) {
+               Write(*batch, row, std::index_sequence_for<Columns...>{}, values...);
+               ++fWritten;
+            }
+            if (fCollections)
+               fCollections->Write(batch, row, values...);
+            if (!fBuffer.Advance())
+               return false;
          }
-         if (fCollections)
-            fCollections->Write(batch, row, values...);
-         return fBuffer.Advance();
+         return true;
       }
    };
 
@@ -583,11 +642,7 @@ private:
       }
       bool operator()(const Columns &...values)
       {
-         std::size_t i = 0;
-         double label = 0.;
-         const int scalars[] = {(i++ == fLabelColumn ? (label = Detail::ScalarValue(values), 0) : 0)...};
-         static_cast<void>(scalars);
-         ++fCounts[Detail::ClassOf(label)];
+         ++fCounts[Detail::ClassOf(ScalarAt(fLabelColumn, values...))];
          return true;
       }
    };
@@ -628,8 +683,15 @@ private:
       const auto bytesAtStart = TFile::GetFileBytesRead();
       const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
       const auto windowEntries = fOptions.fBatchSize * GetWindowBatches(split);
+      // Copies are drawn entry by entry from the start of the epoch, so the entries of skipped batches
+      // cannot be located without reading them.
+      const bool resampled = IsResampled(split);
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
-                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, skipBatches, queue);
+                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, skipBatches,
+                                    /*readSkipped=*/resampled, queue);
+      std::optional<Detail::RResampler> resampler;
+      if (resampled)
+         resampler.emplace(fResampling, fOptions.fReplacement, Detail::RRandom::Derive(seed, {0x5a3b1e}));
       REpochStats stats;
       auto collections = fCollections;
       auto publish = [&] {
@@ -639,11 +701,14 @@ private:
          record.Set(stats);
       };
       const auto shard = fPlan.GetShard(split, fOptions.fShuffle, seed, fOptions.fRank, fOptions.fWorldSize);
-      for (const auto &slice : Detail::RReadingPlan::Cut(shard, buffer.GetNumReceived(), GetNumEntries(split))) {
+      const auto firstEntry = resampled ? 0 : buffer.GetNumReceived();
+      const auto shardEntries = fPlan.GetShardEntries(split, fOptions.fWorldSize);
+      for (const auto &slice : Detail::RReadingPlan::Cut(shard, firstEntry, shardEntries)) {
          if (queue.IsClosed())
             return;
          collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
-         RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections);
+         RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
+                    resampler ? &*resampler : nullptr);
          VisitSlice(slice, fill);
          publish();
       }

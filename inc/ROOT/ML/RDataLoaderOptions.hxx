@@ -51,6 +51,13 @@ struct RCollectionOptions {
    EDType fDType = EDType::kFloat32; ///< Element type of the collection's values.
 };
 
+/// Resampling of the training split towards balanced classes (RDataLoaderOptions::fSampling).
+enum class ESampling : int {
+   kNone,
+   kUndersampling, ///< Classes larger than (smallest class) / fSamplingRatio are cut to that size.
+   kOversampling   ///< Classes smaller than fSamplingRatio x (largest class) are repeated up to that size.
+};
+
 /// Which part of the dataset a loop runs over.
 enum class ESplit : int { kTrain = 0, kValidation = 1 };
 
@@ -69,6 +76,11 @@ struct RDataLoaderOptions {
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
    bool fClassWeighted = false; ///< Weights multiplied by a per-class weight (see RDataLoader::SetClassWeights).
+   /// Resample the classes of the single target (whole-number labels) in every training epoch, drawn
+   /// anew each epoch from fSeed. Validation is not resampled, so that it measures the true mixture.
+   ESampling fSampling = ESampling::kNone;
+   double fSamplingRatio = 1.; ///< Smallest over largest class after resampling, in (0, 1].
+   bool fReplacement = false;  ///< Resample by independent draws (duplicates, omissions) rather than evenly.
    double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).
    /// Integer column (an event number) that alone decides the split of each entry, instead of a draw
    /// from fSeed: validation holds fold fFold of fNumFolds (key mod fNumFolds == fFold) or, without

@@ -32,7 +32,9 @@ namespace Detail {
 ///
 /// An epoch can start past its first batches (to resume it): the windows whose batches are all skipped
 /// are not read at all, and in the window where delivery resumes the skipped batches are not allocated,
-/// so their entries are read (each batch draws from the whole window) but not copied.
+/// so their entries are read (each batch draws from the whole window) but not copied. When the entries
+/// behind the skipped batches cannot be located without reading (resampling draws their number as it
+/// goes), all skipped windows are read that way.
 class RShuffleBuffer {
    RBatchLayout fLayout;
    std::uint64_t fBatchSize;
@@ -41,6 +43,7 @@ class RShuffleBuffer {
    std::uint64_t fKeptEntries;  ///< Entries delivered this epoch (fewer with drop-remainder).
    bool fShuffle;
    std::uint64_t fSeed;
+   std::uint64_t fSkipBatches;
    RBatchQueue &fQueue;
 
    std::uint64_t fWindow = 0;
@@ -53,16 +56,17 @@ class RShuffleBuffer {
    std::vector<std::shared_ptr<RBatch>> fBatches;
    std::vector<std::uint64_t> fRowsWritten; ///< Per batch of the window.
 
-   /// Opens window fWindow; its batches before `firstBatch` are skipped.
-   void OpenWindow(std::uint64_t firstBatch)
+   /// Opens window fWindow, without the batches of the epoch's first fSkipBatches.
+   void OpenWindow()
    {
+      const auto firstBatch = fWindow * (fWindowEntries / fBatchSize);
       fWindowStart = fWindow * fWindowEntries;
       fWindowSize = std::min(fWindowEntries, fEpochEntries - fWindowStart);
       fFill = 0;
       fKeptInWindow = fKeptEntries > fWindowStart ? std::min(fWindowSize, fKeptEntries - fWindowStart) : 0;
       fBatches.clear();
       for (std::uint64_t row = 0; row < fKeptInWindow; row += fBatchSize)
-         fBatches.push_back(row / fBatchSize < firstBatch
+         fBatches.push_back(firstBatch + row / fBatchSize < fSkipBatches
                                ? nullptr
                                : std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
       fRowsWritten.assign(fBatches.size(), 0);
@@ -76,9 +80,11 @@ class RShuffleBuffer {
 public:
    /// \param windowEntries a multiple of batchSize
    /// \param skipBatches batches at the start of the epoch that are not delivered
+   /// \param readSkipped whether the entries of the skipped windows are read too, rather than counted as
+   ///        received unread
    RShuffleBuffer(const RBatchLayout &layout, std::uint64_t batchSize, std::uint64_t windowEntries,
                   std::uint64_t epochEntries, bool dropRemainder, bool shuffle, std::uint64_t seed,
-                  std::uint64_t skipBatches, RBatchQueue &queue)
+                  std::uint64_t skipBatches, bool readSkipped, RBatchQueue &queue)
       : fLayout(layout),
         fBatchSize(batchSize),
         fWindowEntries(windowEntries),
@@ -86,14 +92,14 @@ public:
         fKeptEntries(dropRemainder ? epochEntries / batchSize * batchSize : epochEntries),
         fShuffle(shuffle),
         fSeed(seed),
+        fSkipBatches(skipBatches),
         fQueue(queue)
    {
-      const auto windowBatches = fWindowEntries / fBatchSize;
-      fWindow = skipBatches / windowBatches;
+      fWindow = readSkipped ? 0 : skipBatches / (fWindowEntries / fBatchSize);
       // The skipped windows count as received: their entries are accounted for without being read.
       fReceived = std::min(fWindow * fWindowEntries, fEpochEntries);
       if (fReceived < fEpochEntries)
-         OpenWindow(skipBatches % windowBatches);
+         OpenWindow();
    }
 
    /// The batch and row the next entry goes to; batch is nullptr when the entry is dropped.
@@ -120,7 +126,7 @@ public:
             return false;
       ++fWindow;
       if (fWindowStart + fWindowSize < fEpochEntries)
-         OpenWindow(0);
+         OpenWindow();
       return true;
    }
 
