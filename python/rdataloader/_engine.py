@@ -18,6 +18,7 @@ from ._spec import LoaderSpec, SplitSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
 _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversampling"}
 
 
 @atexit.register
@@ -52,6 +53,10 @@ class Engine:
         options.fLoadEager = spec.load_eager
         options.fWeights = spec.weights
         options.fClassWeighted = spec.class_weights is not None
+        if spec.sampling is not None:
+            options.fSampling = getattr(ml.ESampling, _SAMPLING_KINDS[spec.sampling.kind])
+            options.fSamplingRatio = spec.sampling.ratio
+            options.fReplacement = spec.sampling.replacement
         options.fValidationSplit = split.test_size
         options.fSplitKey = split.key or ""
         options.fNumFolds = split.n_folds
@@ -158,6 +163,10 @@ class Engine:
         except Exception as error:
             raise translate_cxx_error(error) from error
         return dict(class_weights)
+
+    def resampled_classes(self) -> dict[int, tuple[int, int]]:
+        """label -> (entries in the training split, entries delivered per epoch), when resampling."""
+        return {int(label): (int(n.first), int(n.second)) for label, n in self._cxx.GetResampledClasses()}
 
     def num_entries(self, split: int) -> int:
         return int(self._cxx.GetNumEntries(self._splits[split]))

@@ -42,6 +42,15 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     return [str(v) for v in value]
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Resampling of the training split's classes in every epoch (``sampling_type=``)."""
+
+    kind: str  # "undersampling" or "oversampling"
+    ratio: float
+    replacement: bool
+
+
 @dataclass
 class LoaderSpec:
     """Everything the engine needs, checked."""
@@ -66,6 +75,7 @@ class LoaderSpec:
     rank: int = 0
     world_size: int = 1
     collections: tuple[Collection, ...] = ()
+    sampling: Sampling | None = None
 
     @property
     def features(self) -> list[str]:
@@ -174,6 +184,9 @@ def build_spec(
     collections=None,
     collections_layout="padded",
     sort_by=None,
+    sampling_type="",
+    sampling_ratio=1.0,
+    replacement=False,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if batches_in_memory is not None:
@@ -263,6 +276,8 @@ def build_spec(
         rank=rank,
         world_size=world_size,
         collections=groups,
+        sampling=_sampling(sampling_type, sampling_ratio, replacement, targets, max_vec_sizes, class_weights,
+                           world_size),
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)
@@ -298,11 +313,38 @@ def window_batches(spec: LoaderSpec) -> int:
     return max(1, DEFAULT_WINDOW_BYTES // (spec.batch_size * spec.row_bytes()))
 
 
+def _needs_class_label(what: str, targets: list[str], max_vec_sizes: dict) -> None:
+    if len(targets) != 1 or targets[0] in max_vec_sizes:
+        raise ValueError(f"{what} needs exactly one scalar target column holding class labels")
+
+
+def _sampling(sampling_type, sampling_ratio, replacement, targets: list[str], max_vec_sizes: dict,
+              class_weights, world_size: int) -> Sampling | None:
+    if sampling_type in ("", None):
+        if sampling_ratio != 1.0 or replacement:
+            raise ValueError("sampling_ratio and replacement need sampling_type='undersampling' or 'oversampling'")
+        return None
+    if sampling_type not in ("undersampling", "oversampling"):
+        raise ValueError(f"sampling_type must be 'undersampling' or 'oversampling'; got {sampling_type!r}")
+    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, numbers.Real) or not 0 < sampling_ratio <= 1:
+        raise ValueError(
+            f"sampling_ratio (smallest over largest class after resampling) must be in (0, 1]; got {sampling_ratio!r}"
+        )
+    _needs_class_label("sampling_type", targets, max_vec_sizes)
+    if class_weights is not None:
+        raise ValueError("choose either sampling_type (resampling) or class_weights (weighting), not both")
+    if world_size > 1:
+        raise ValueError(
+            "sampling_type is not available with world_size > 1: every rank's shard holds other classes in each "
+            "epoch, so resampled shards would differ in size; use class_weights='balanced' for distributed training"
+        )
+    return Sampling(sampling_type, float(sampling_ratio), _flag("replacement", replacement))
+
+
 def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> str | dict[int, float] | None:
     if class_weights is None:
         return None
-    if len(targets) != 1 or targets[0] in max_vec_sizes:
-        raise ValueError("class_weights needs exactly one scalar target column holding class labels")
+    _needs_class_label("class_weights", targets, max_vec_sizes)
     if class_weights == "balanced":
         return class_weights
     if isinstance(class_weights, str) or not hasattr(class_weights, "items"):

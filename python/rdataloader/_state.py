@@ -38,6 +38,7 @@ def _options(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
         "normalization": list(engine.normalization.shift + engine.normalization.scale)
         if engine.normalization else None,
         "class_weights": {str(k): v for k, v in engine.class_weights.items()} if engine.class_weights else None,
+        "sampling": vars(spec.sampling) if spec.sampling else None,
     }
     return json.loads(json.dumps(options))
 

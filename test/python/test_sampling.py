@@ -1,0 +1,127 @@
+"""Class balance by resampling while streaming: exact class sizes per epoch, fresh draws, any classes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import ROOT
+from conftest import epoch_indices, write_tree
+
+
+@pytest.fixture(scope="module")
+def signal_and_background(tmp_path_factory) -> list:
+    """ROOT's usual layout, imbalanced: a signal file of 150 entries and a background file of 3000."""
+    folder = tmp_path_factory.mktemp("sampling")
+    return [write_tree(folder / "sig.root", 150, label=1, cluster=50),
+            write_tree(folder / "bkg.root", 3000, first_index=150, label=0, cluster=250)]
+
+
+def _loader(paths, **kwargs):
+    kwargs.setdefault("set_seed", 5)
+    return ROOT.ML.RDataLoader([ROOT.RDataFrame("tree", p) for p in paths], batch_size=64,
+                               columns=["idx", "label"], target="label", dtypes={"idx": "int64", "label": "int64"},
+                               drop_remainder=False, **kwargs)
+
+
+def _epoch(batches) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = zip(*((np.asarray(x)[:, 0].copy(), np.asarray(y).copy()) for x, y in batches))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def test_undersampling_streams_the_ratio_exactly_and_draws_afresh_each_epoch(signal_and_background):
+    train, val = _loader(signal_and_background, sampling_type="undersampling",
+                         sampling_ratio=0.5).train_test_split(0.2)
+    classes = train.resampled_classes
+    assert set(classes) == {0, 1}
+    (bkg_in, bkg_out), (sig_in, sig_out) = classes[0], classes[1]
+    assert bkg_in + sig_in == 3150 - round(0.2 * 3150)
+    assert sig_out == sig_in and bkg_out == round(sig_in / 0.5) < bkg_in
+    assert train.num_entries == sig_out + bkg_out and len(train.as_numpy()) == -(-train.num_entries // 64)
+
+    drawn = []
+    for _ in range(3):
+        idx, labels = _epoch(train.as_numpy())
+        assert (labels == 1).sum() / (labels == 0).sum() == pytest.approx(0.5, rel=0.01)
+        assert len(np.unique(idx)) == len(idx)  # without replacement: distinct entries
+        drawn.append(frozenset(idx[labels == 0]))
+    assert len(set(drawn)) == 3
+
+    # Validation keeps the true mixture and never meets a training entry.
+    val_idx, val_labels = _epoch(val.as_numpy())
+    assert len(val_idx) == round(0.2 * 3150)
+    assert frozenset(val_idx).isdisjoint(frozenset().union(*drawn))
+    assert 0 < (val_labels == 1).sum() < 0.1 * len(val_labels)
+
+
+def test_oversampling_repeats_every_class_up_to_the_largest_across_dataframes(three_files):
+    # Three classes 4:2:1 spread over three dataframes.
+    dfs = [ROOT.RDataFrame("tree", f).Redefine("label", "(int)(idx % 7 < 4 ? 0 : idx % 7 < 6 ? 1 : 2)")
+           for f in three_files]
+    loader = ROOT.ML.RDataLoader(dfs, batch_size=50, columns=["idx", "label"], target="label",
+                                 dtypes={"idx": "int64", "label": "int64"}, drop_remainder=False,
+                                 sampling_type="oversampling", sampling_ratio=1.0, set_seed=2)
+    idx, labels = _epoch(loader.as_numpy())
+    class_of = np.array([0, 0, 0, 0, 1, 1, 2])[np.arange(1000) % 7]
+    sizes = np.bincount(class_of)
+    largest = sizes.max()
+    assert Counter(labels.tolist()) == {0: largest, 1: largest, 2: largest}
+    copies = Counter(idx.tolist())
+    assert set(copies) == set(range(1000))  # every entry at least once
+    for entry, n in copies.items():
+        size = sizes[class_of[entry]]
+        assert n in (largest // size, -(-largest // size))
+
+
+def test_resampling_with_replacement_is_seeded_and_keeps_class_sizes(signal_and_background):
+    def run(seed):
+        loader = _loader(signal_and_background, sampling_type="undersampling", replacement=True, set_seed=seed)
+        return [_epoch(loader.as_numpy()) for _ in range(2)]
+
+    first, again, other = run(9), run(9), run(10)
+    for (idx_a, lab_a), (idx_b, lab_b) in zip(first, again):
+        assert np.array_equal(idx_a, idx_b) and np.array_equal(lab_a, lab_b)
+    assert not np.array_equal(first[0][0], other[0][0])
+    for idx, labels in first:
+        assert (labels == 0).sum() == (labels == 1).sum() == 150
+    background = first[0][0][first[0][1] == 0]
+    assert len(np.unique(background)) < len(background)  # independent draws repeat some entries
+
+
+def test_resampled_loader_feeds_torch_training(signal_and_background):
+    torch = pytest.importorskip("torch")
+    train = _loader(signal_and_background, sampling_type="oversampling", sampling_ratio=0.8)
+    model = torch.nn.Linear(1, 2)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-3)
+    seen = Counter()
+    for x, y in train.as_torch():
+        loss = torch.nn.functional.cross_entropy(model(x.float() / 3000), y)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        seen.update(y.tolist())
+    assert seen[1] == round(0.8 * 3000) and seen[0] == 3000
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"sampling_type": "downsampling"}, ValueError, r"sampling_type must be 'undersampling' or 'oversampling'"),
+    ({"sampling_type": "oversampling", "sampling_ratio": 0}, ValueError, r"sampling_ratio .* must be in \(0, 1\]"),
+    ({"sampling_type": "oversampling", "sampling_ratio": 1.5}, ValueError, r"must be in \(0, 1\]"),
+    ({"sampling_ratio": 0.5}, ValueError, r"sampling_ratio and replacement need sampling_type"),
+    ({"sampling_type": "undersampling", "class_weights": "balanced"}, ValueError, r"either sampling_type .* not both"),
+    ({"sampling_type": "undersampling", "rank": 0, "world_size": 2}, ValueError,
+     r"not available with world_size > 1.*class_weights='balanced'"),
+])
+def test_invalid_resampling_raises_before_reading(signal_and_background, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        _loader(signal_and_background, **kwargs)
+
+
+def test_resampling_needs_two_classes_and_a_class_label(signal_and_background):
+    with pytest.raises(ValueError, match="resampling needs at least two classes in the training split; found 1"):
+        _loader(signal_and_background[:1], sampling_type="undersampling").as_numpy()
+    df = ROOT.RDataFrame("tree", signal_and_background[0])
+    with pytest.raises(ValueError, match="sampling_type needs exactly one scalar target column"):
+        ROOT.ML.RDataLoader(df, columns=["x", "y", "label"], target=["y", "label"], sampling_type="oversampling")
