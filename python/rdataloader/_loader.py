@@ -56,6 +56,19 @@ class RDataLoader:
         Seed of every random choice: the same seed gives bit-identical epochs. 0 draws a seed.
     load_eager : bool
         Shuffle over the whole split at once (holds the whole split in memory).
+    sampling_type : {"undersampling", "oversampling"}, optional
+        Resample the classes of the target (whole-number labels, any number of classes and
+        dataframes) in every training epoch, while streaming, drawn anew each epoch from the seed.
+        Undersampling cuts every class to at most (smallest class) / ``sampling_ratio`` entries;
+        oversampling repeats every class up to at least ``sampling_ratio`` x (largest class). Class
+        sizes are exact in every epoch. The validation split is not resampled. Not with
+        ``class_weights``, nor with ``world_size > 1``.
+    sampling_ratio : float
+        Smallest over largest class after resampling, in (0, 1].
+    replacement : bool
+        Draw the kept or repeated entries independently (an entry may come several times, or not at
+        all); by default undersampling keeps distinct entries and oversampling repeats every entry
+        floor or ceil(target / size) times.
 
     Other Parameters
     ----------------
@@ -73,19 +86,6 @@ class RDataLoader:
         Deliver weights ``w`` = weight of the entry's class x its ``weights`` column (if any), for
         imbalanced classification without resampling. ``"balanced"`` uses n / (classes x n_class)
         counted on the training split; needs one target column of whole-number labels.
-    sampling_type : {"undersampling", "oversampling"}, optional
-        Resample the classes of the target (whole-number labels, any number of classes and
-        dataframes) in every training epoch, while streaming, drawn anew each epoch from the seed.
-        Undersampling cuts every class to at most (smallest class) / ``sampling_ratio`` entries;
-        oversampling repeats every class up to at least ``sampling_ratio`` x (largest class). Class
-        sizes are exact in every epoch. The validation split is not resampled. Not with
-        ``class_weights``, nor with ``world_size > 1``.
-    sampling_ratio : float
-        Smallest over largest class after resampling, in (0, 1].
-    replacement : bool
-        Draw the kept or repeated entries independently (an entry may come several times, or not at
-        all); by default undersampling keeps distinct entries and oversampling repeats every entry
-        floor or ceil(target / size) times.
     collections : dict of str to (list of str, int), optional
         Object collections: ``{"muons": (["Muon_pt", "Muon_eta", "Muon_phi"], 4)}`` groups vector
         columns holding one value per object (equal lengths in each entry, or the loader raises naming
@@ -149,13 +149,13 @@ class RDataLoader:
         drop_remainder: bool = True,
         set_seed: int = 0,
         load_eager: bool = False,
+        sampling_type: str = "",
+        sampling_ratio: float = 1.0,
+        replacement: bool = False,
         *,
         dtypes: Mapping[str, Any] | None = None,
         normalize: str | Mapping[str, str | None] | Normalization | None = None,
         class_weights: str | Mapping[int, float] | None = None,
-        sampling_type: str = "",
-        sampling_ratio: float = 1.0,
-        replacement: bool = False,
         collections: Mapping[str, tuple[Sequence[str], int]] | None = None,
         collections_layout: str = "padded",
         sort_by: Mapping[str, str] | None = None,

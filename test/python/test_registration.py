@@ -54,3 +54,18 @@ def test_include_dir_holds_the_headers():
     import rdataloader
 
     assert (pathlib.Path(rdataloader.include_dir()) / "ROOT" / "ML" / "RDataLoader.hxx").is_file()
+
+
+def test_arguments_of_roots_loader_keep_their_names_and_positions():
+    import inspect
+
+    from ROOT._pythonization._ml_dataloader import RDataLoader as RootLoader
+
+    from rdataloader import RDataLoader
+
+    def positional(cls):
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+    theirs, ours = positional(RootLoader), positional(RDataLoader)
+    assert ours[:len(theirs)] == theirs
