@@ -54,12 +54,16 @@ def expected_indices(files, chosen, filter_name):
     batch_size=st.integers(1, 700),
     batches_in_memory=st.one_of(st.none(), st.integers(1, 6)),
     test_size=st.one_of(st.none(), st.floats(0.05, 0.7)),
+    split_by=st.sampled_from(["fraction", "key_hash", "key_folds"]),
+    n_folds=st.integers(2, 4),
+    fold=st.integers(0, 3),
     shuffle=st.booleans(),
     drop_remainder=st.booleans(),
     seed=st.integers(1, 2**40),
 )
 def test_any_configuration_covers_each_entry_once(odd_files, chosen, separate, filter_name, batch_size,
-                                                  batches_in_memory, test_size, shuffle, drop_remainder, seed):
+                                                  batches_in_memory, test_size, split_by, n_folds, fold, shuffle,
+                                                  drop_remainder, seed):
     paths = [odd_files[n][0] for n in chosen]
 
     def frames():
@@ -74,7 +78,14 @@ def test_any_configuration_covers_each_entry_once(odd_files, chosen, separate, f
             loader = ROOT.ML.RDataLoader(frames(), batch_size=batch_size, batches_in_memory=batches_in_memory,
                                          columns=["idx"], dtypes={"idx": "int64"}, shuffle=shuffle,
                                          drop_remainder=drop_remainder, set_seed=seed)
-            splits = loader.train_test_split(test_size) if test_size else (loader,)
+            if not test_size:
+                splits = (loader,)
+            elif split_by == "fraction":
+                splits = loader.train_test_split(test_size)
+            elif split_by == "key_hash":
+                splits = loader.train_test_split(test_size, split_key="idx")
+            else:
+                splits = loader.train_test_split(split_key="idx", n_folds=n_folds, fold=fold % n_folds)
             return [(split, [b[:, 0].copy() for b in split.as_numpy()]) for split in splits]
 
     expected = expected_indices(odd_files, chosen, filter_name)
@@ -92,8 +103,12 @@ def test_any_configuration_covers_each_entry_once(odd_files, chosen, separate, f
     assert len(np.unique(everything)) == len(everything)
     assert set(everything) <= set(expected)
     assert sum(s.num_entries for s, _ in first) == len(expected)
-    if test_size:
+    if test_size and split_by == "fraction":
         assert abs(first[1][0].num_entries - test_size * len(expected)) <= 1
+    if test_size and split_by == "key_folds":
+        validation = expected[expected % n_folds == fold % n_folds]
+        assert first[1][0].num_entries == len(validation)
+        assert set(delivered[1]) <= set(validation)
     if not drop_remainder:
         assert np.array_equal(np.sort(everything), np.sort(expected))
 
