@@ -123,7 +123,7 @@ class Engine:
         """Fit (on the training split only) or take the normalisation, and hand it to the engine."""
         if normalize is None:
             return None
-        features = self.layout.blocks[0].columns
+        features = self.spec.unpacked(self.layout.blocks[0].columns)
         flat = self.spec.flat_names(features)
         if isinstance(normalize, Normalization):
             if tuple(flat) != normalize.columns:

@@ -17,6 +17,10 @@ from ._types import ColumnType, normalize_dtype, parse_column_type, same_cxx_typ
 #: standard library's invocability checks exceed the compiler's template nesting limit.
 MAX_COLUMNS = 250
 
+#: Beyond MAX_COLUMNS, runs of scalar features are read as vector columns of this many values, each
+#: Defined from its members (the same limit applies to the Define's callable).
+PACK_SIZE = 200
+
 #: The shuffle window (in bytes of batch memory) when ``batches_in_memory`` is not given: large
 #: enough to mix many clusters of typical files, small enough for a laptop.
 DEFAULT_WINDOW_BYTES = 48 * 1024 * 1024
@@ -76,6 +80,7 @@ class LoaderSpec:
     world_size: int = 1
     collections: tuple[Collection, ...] = ()
     sampling: Sampling | None = None
+    packed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # vector column read -> its scalar features
 
     @property
     def features(self) -> list[str]:
@@ -87,9 +92,13 @@ class LoaderSpec:
     def flat_names(self, columns: Sequence[str]) -> list[str]:
         """Column names as they appear in the tensors: vector columns expand to name_0 ... name_{n-1}."""
         names = []
-        for c in columns:
+        for c in self.unpacked(columns):
             names += [f"{c}_{i}" for i in range(self.width(c))] if c in self.max_vec_sizes else [c]
         return names
+
+    def unpacked(self, columns: Sequence[str]) -> list[str]:
+        """The columns as the user named them: packed features in place of the vector they are read as."""
+        return [member for c in columns for member in self.packed.get(c, (c,))]
 
     def dtype(self, column: str) -> str:
         return self.dtypes.get(column, "float32")
@@ -209,12 +218,6 @@ def build_spec(
     columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames() if str(c) not in grouped]
     if len(set(columns)) != len(columns):
         raise ValueError(f"columns lists a column twice: {columns}")
-    if len(columns) + len(grouped) > MAX_COLUMNS:
-        raise ValueError(
-            f"{len(columns) + len(grouped)} columns requested{' (collections included)' if grouped else ''}; one "
-            f"loader reads at most {MAX_COLUMNS}. Store wide feature "
-            "sets as vector columns (RVec, with max_vec_sizes), which count as one column each"
-        )
     types = _column_types(nodes, columns)
     groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns)))) for g in groups)
     check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
@@ -283,7 +286,57 @@ def build_spec(
     check_normalize(normalize, spec.features)
     if normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
         raise TypeError(f"normalize needs floating-point features; dtypes makes them {spec.dtype(spec.features[0])}")
-    return spec
+    return _pack_wide_features(spec)
+
+
+def _pack_wide_features(spec: LoaderSpec) -> LoaderSpec:
+    """Beyond MAX_COLUMNS columns, read each run of up to PACK_SIZE consecutive scalar features as one
+    vector column of doubles (exact for every integer up to 2**53), Defined on the dataframes; the
+    tensors and names are those of the original columns."""
+    collection_columns = sum(len(c.columns) for c in spec.collections)
+    if len(spec.columns) + collection_columns <= MAX_COLUMNS:
+        return spec
+    features = set(spec.features)
+    packed: dict[str, tuple[str, ...]] = {}
+    columns: list[str] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            name = f"_rdataloader_packed_{len(packed)}"
+            packed[name] = tuple(run)
+            columns.append(name)
+            run.clear()
+
+    for column, ctype in zip(spec.columns, spec.types):
+        if column in features and not ctype.is_vector:
+            run.append(column)
+            if len(run) == PACK_SIZE:
+                close_run()
+        else:
+            close_run()
+            columns.append(column)
+    close_run()
+    if len(columns) + collection_columns > MAX_COLUMNS:
+        raise ValueError(
+            f"{len(spec.columns) + collection_columns} columns requested, {len(columns) + collection_columns} even "
+            f"with the scalar features read in groups of {PACK_SIZE}; one loader reads at most {MAX_COLUMNS}. "
+            "Combine vector columns into fewer ones (Define), or leave some out with columns=[...]"
+        )
+    nodes = spec.nodes
+    for name, members in packed.items():
+        expression = "ROOT::RVecD{" + ", ".join(f"static_cast<double>({m})" for m in members) + "}"
+        nodes = [node.Define(name, expression) for node in nodes]
+    return replace(
+        spec,
+        nodes=nodes,
+        columns=columns,
+        types=_column_types(nodes, columns),
+        max_vec_sizes={**spec.max_vec_sizes, **{name: len(members) for name, members in packed.items()}},
+        # All features share one dtype.
+        dtypes={**spec.dtypes, **{name: spec.dtype(spec.features[0]) for name in packed}},
+        packed=packed,
+    )
 
 
 def _check_block_dtypes(spec: LoaderSpec) -> None:

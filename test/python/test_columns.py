@@ -134,3 +134,48 @@ def test_really_different_types_across_dataframes_are_refused():
     frames = [ROOT.RDataFrame(5).Define("x", "1.f"), ROOT.RDataFrame(5).Define("x", "1.0")]
     with pytest.raises(TypeError, match="all dataframes must have the same column types"):
         ROOT.ML.RDataLoader(frames, columns=["x"])
+
+
+@pytest.fixture(scope="module")
+def wide_file(tmp_path_factory) -> tuple[str, list[str]]:
+    """1100 columns: idx, 1000 float features, a vector of 2, 97 int features and the label; 400 entries."""
+    df = ROOT.RDataFrame(400).Define("idx", "(Long64_t)rdfentry_").Define("label", "(int)(idx % 3)")
+    columns = ["idx"]
+    for i in range(1000):
+        df = df.Define(f"f{i}", f"(float)(idx * 1000 + {i}) * 0.5f")
+        columns.append(f"f{i}")
+    df = df.Define("v", "ROOT::RVecF{(float)idx, -(float)idx}")
+    columns.append("v")
+    for i in range(97):
+        df = df.Define(f"n{i}", f"(int)(idx * 3 - {i})")
+        columns.append(f"n{i}")
+    columns.append("label")
+    options = ROOT.RDF.RSnapshotOptions()
+    options.fAutoFlush = 100
+    path = str(tmp_path_factory.mktemp("wide") / "wide.root")
+    df.Snapshot("tree", path, columns, options)
+    return path, columns
+
+
+def test_a_thousand_columns_arrive_in_order_with_their_names(wide_file):
+    path, columns = wide_file
+    df = ROOT.RDataFrame("tree", path)
+    loader = ROOT.ML.RDataLoader(df, batch_size=64, columns=columns, target="label", max_vec_sizes={"v": 2},
+                                 dtypes={"label": "int64"}, shuffle=False, drop_remainder=False)
+    features = [c for c in columns if c != "label"]
+    expected_names = [n for c in features for n in ((f"{c}_0", f"{c}_1") if c == "v" else (c,))]
+    assert loader.train_columns == expected_names
+    x, y = (np.concatenate(parts) for parts in zip(*loader.as_numpy()))
+    stored = df.AsNumpy(features + ["label"])
+    expected = np.column_stack([np.stack(stored[c]) if c == "v" else stored[c] for c in features])
+    assert x.shape == (400, 1100)
+    assert np.array_equal(x, expected.astype(np.float32))
+    assert np.array_equal(y, stored["label"])
+
+    shuffled = ROOT.ML.RDataLoader(df, batch_size=64, columns=columns, target="label", max_vec_sizes={"v": 2},
+                                   normalize={"f7": "standard"}, set_seed=3)
+    x = np.concatenate([b[0] for b in shuffled.as_numpy()])
+    assert len(x) == 400 // 64 * 64 and len(np.unique(x[:, 0])) == len(x)  # idx: distinct entries
+    f7 = expected_names.index("f7")
+    assert abs(x[:, f7].mean()) < 0.05 and x[:, f7].std() == pytest.approx(1, rel=0.05)
+    assert shuffled.normalization.columns == tuple(expected_names)

@@ -122,9 +122,10 @@ def test_no_warning_for_a_normal_loader(df):
         assert ROOT.ML.RDataLoader(df, columns=["x"]).num_batches == 1000 // 64
 
 
-def test_too_many_columns_are_refused_with_the_way_out():
+def test_too_many_vector_columns_are_refused_with_the_way_out():
     frame = ROOT.RDataFrame(2)
     for i in range(251):
-        frame = frame.Define(f"c{i}", "1.f")
-    with pytest.raises(ValueError, match="at most 250.*vector columns"):
-        ROOT.ML.RDataLoader(frame)
+        frame = frame.Define(f"v{i}", "ROOT::RVecF{1.f}")
+    with pytest.raises(ValueError, match="251 columns requested, 251 even with the scalar features read in groups "
+                                         "of 200; one loader reads at most 250. Combine vector columns"):
+        ROOT.ML.RDataLoader(frame, max_vec_sizes={f"v{i}": 1 for i in range(251)})
