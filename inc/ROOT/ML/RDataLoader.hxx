@@ -105,7 +105,7 @@ class RDataLoader {
    Detail::RCollectionWriter fCollections; ///< Checked and laid out once; each epoch writes with a copy.
    RBatchLayout fLayout;
    static constexpr std::size_t kNoColumn = sizeof...(Columns);
-   std::size_t fLabelColumn = kNoColumn;  ///< The class label, when weighting by class.
+   std::size_t fLabelColumn = kNoColumn;  ///< The class label, when weighting or resampling by class.
    std::size_t fWeightColumn = kNoColumn; ///< The event weight, if any.
    Detail::RClassWeights fClassWeights;
    Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
