@@ -461,6 +461,14 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay out ``fig`` and write it to ``path``, creating its folder."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub markdown table; cells are formatted with :func:`fmt` unless already strings."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]

@@ -47,6 +47,7 @@ from _common import (
     rss_mb,
     run_epoch,
     run_worker,
+    save_figure,
     warm_page_cache,
     worker_main,
     write_tree,
@@ -319,10 +320,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     if memory is not None:
         right.axhline(memory["shuffled"]["log_loss"], color="grey", linestyle=":")
     fig.suptitle(f"Two sorted files (signal, background), batch size {BATCH_SIZE}")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"plot written to {path}", file=sys.stderr)
+    save_figure(fig, path)
 
 
 def parse_args() -> argparse.Namespace:

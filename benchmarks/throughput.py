@@ -44,6 +44,7 @@ from _common import (
     rss_mb,
     run_epoch,
     run_worker,
+    save_figure,
     warm_page_cache,
     worker_main,
 )
@@ -543,10 +544,7 @@ def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
         ax.set_title(title)
         ax.legend()
     fig.suptitle(f"Shuffled NumPy batches of {BATCH_SIZE} (missing bar: not applicable or unavailable)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"plot written to {path}", file=sys.stderr)
+    save_figure(fig, path)
 
 
 def parse_args() -> argparse.Namespace:

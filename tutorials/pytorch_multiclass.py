@@ -8,7 +8,6 @@ the trees with RDataFrame.
     python pytorch_multiclass.py [--input tmva_multiclass_example.root] [--fast] [--output-dir DIR]
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -112,23 +111,8 @@ for i, tree in enumerate(CLASSES):
 print(f"probabilities written to {scored_file}")
 
 # 5. Evaluation on the test entries, read from the new file: accuracy and confusion matrix.
-confusion = np.zeros((len(CLASSES), len(CLASSES)))
-for true_class, tree in enumerate(CLASSES):
-    test = ROOT.RDataFrame(tree, scored_file).Filter(TEST).AsNumpy(probability_columns)
-    predicted = np.argmax(np.column_stack([test[c] for c in probability_columns]), axis=1)
-    confusion[true_class] = np.bincount(predicted, minlength=len(CLASSES))
-accuracy = np.trace(confusion) / confusion.sum()
-
-fig, ax = plt.subplots(figsize=(6, 5))
-fractions = confusion / confusion.sum(axis=1, keepdims=True)
-ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
-for (row, col), value in np.ndenumerate(fractions):
-    ax.text(col, row, f"{value:.2f}", ha="center", va="center")
-ax.set(xticks=range(4), yticks=range(4), xticklabels=CLASSES.values(), yticklabels=CLASSES.values(),
-       xlabel="predicted class", ylabel="true class", title=f"Test entries: accuracy {accuracy:.3f}")
-ax.tick_params(axis="x", labelrotation=20)
-fig.tight_layout()
-fig.savefig(args.output_dir / "pytorch_multiclass.png")
+accuracy = helpers.evaluate_multiclass(scored_file, CLASSES, TEST, probability_columns,
+                                       args.output_dir / "pytorch_multiclass.png")
 
 print(f"result: test accuracy = {accuracy:.4f}")
 assert accuracy > 0.6, "four classes: chance is 0.25, a trained classifier reaches about 0.75"

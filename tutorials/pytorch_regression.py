@@ -7,7 +7,6 @@ write the predictions back into the tree with RDataFrame, and measure the residu
     python pytorch_regression.py [--input tmva_reg_example.root] [--fast] [--output-dir DIR]
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -111,18 +110,8 @@ helpers.define_from_numpy(df, "fvalue_predicted", predictions).Snapshot("TreeR",
 print(f"predictions written to {scored_file}")
 
 # 5. Evaluation (TestAllMethods/EvaluateAllMethods) on the test entries, read from the new file.
-test = ROOT.RDataFrame("TreeR", scored_file).Filter(TEST).AsNumpy([TARGET, "fvalue_predicted"])
-residuals = test["fvalue_predicted"] - test[TARGET]
-relative_rms = np.sqrt(np.mean(residuals**2)) / np.std(test[TARGET])
-print(f"test residuals: mean {residuals.mean():.3f}, RMS {np.sqrt(np.mean(residuals**2)):.3f}")
-
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-left.hist2d(test[TARGET], test["fvalue_predicted"], bins=60, cmin=1)
-left.set(xlabel="fvalue", ylabel="prediction", title="Prediction vs truth (test entries)")
-right.hist(residuals, bins=60)
-right.set(xlabel="prediction - fvalue", title="Residuals (test entries)")
-fig.tight_layout()
-fig.savefig(args.output_dir / "pytorch_regression.png")
+relative_rms = helpers.evaluate_regression(scored_file, "TreeR", TARGET, "fvalue_predicted", TEST,
+                                           args.output_dir / "pytorch_regression.png")
 
 print(f"result: test RMS residual / std(fvalue) = {relative_rms:.4f}")
 assert relative_rms < 0.1, "the regression should explain most of the variance (a loader mixing up rows gives 1)"

@@ -1,5 +1,6 @@
 """What the ported TMVA tutorials share: command-line arguments, the training-split statistics that
-replace TMVA's ``VarTransform``, ROC curves, and writing model outputs back into a dataframe."""
+replace TMVA's ``VarTransform``, ROC curves, the evaluation of multiclass and regression outputs, and
+writing model outputs back into a dataframe."""
 
 from __future__ import annotations
 
@@ -141,6 +142,50 @@ def plot_classifiers(path, results: dict) -> None:
     fig.savefig(path)
     plt.close(fig)
     print(f"plot written to {path}")
+
+
+def evaluate_multiclass(scored_file: str, classes: dict, test: str, probability_columns, path) -> float:
+    """Accuracy on the ``test`` entries of each class's tree in ``scored_file`` (the predicted class is
+    the most probable one), with the confusion matrix plotted to ``path``."""
+    confusion = np.zeros((len(classes), len(classes)))
+    for true_class, tree in enumerate(classes):
+        entries = ROOT.RDataFrame(tree, scored_file).Filter(test).AsNumpy(probability_columns)
+        predicted = np.argmax(np.column_stack([entries[c] for c in probability_columns]), axis=1)
+        confusion[true_class] = np.bincount(predicted, minlength=len(classes))
+    accuracy = np.trace(confusion) / confusion.sum()
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    fractions = confusion / confusion.sum(axis=1, keepdims=True)
+    ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), value in np.ndenumerate(fractions):
+        ax.text(col, row, f"{value:.2f}", ha="center", va="center")
+    ax.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes.values(),
+           yticklabels=classes.values(), xlabel="predicted class", ylabel="true class",
+           title=f"Test entries: accuracy {accuracy:.3f}")
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return float(accuracy)
+
+
+def evaluate_regression(scored_file: str, tree: str, target: str, prediction: str, test: str, path) -> float:
+    """RMS of the residuals over the spread of ``target``, on the ``test`` entries of ``tree`` in
+    ``scored_file``; prediction against truth and the residuals plotted to ``path``."""
+    entries = ROOT.RDataFrame(tree, scored_file).Filter(test).AsNumpy([target, prediction])
+    residuals = entries[prediction] - entries[target]
+    rms = np.sqrt(np.mean(residuals**2))
+    print(f"test residuals: mean {residuals.mean():.3f}, RMS {rms:.3f}")
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    left.hist2d(entries[target], entries[prediction], bins=60, cmin=1)
+    left.set(xlabel=target, ylabel="prediction", title="Prediction vs truth (test entries)")
+    right.hist(residuals, bins=60)
+    right.set(xlabel=f"prediction - {target}", title="Residuals (test entries)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return float(rms / np.std(entries[target]))
 
 
 @functools.cache

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
 from ._spec import LoaderSpec, SplitSpec, build_spec, build_split
-
-if TYPE_CHECKING:
-    import numpy as np
 
 _TRAIN, _VALIDATION = 0, 1
 
