@@ -191,6 +191,19 @@ void SplitByKeyDependsOnTheKeyAlone()
    CheckSameEntries(ReadEpoch(byFold.Train()).fIndices, even, "folds 0 of 2");
    RDL_CHECK_EQ(byFold.GetNumEntries(ESplit::kValidation), odd.size());
 
+   // Negative keys fall in the fold of their mathematical residue, as Python's % would put them.
+   auto negative = IndexOptions(32, 0., false);
+   negative.fSplitKey = "minusIdx";
+   negative.fNumFolds = 3;
+   negative.fFold = 1;
+   RIndexLoader byNegativeKey(threeFiles.Define("minusIdx", [](Long64_t idx) { return -idx; }, {"idx"}),
+                              IndexColumns(), negative);
+   std::vector<std::int64_t> residueOne;
+   for (std::int64_t i = 0; i < kTotal; ++i)
+      if (((-i % 3) + 3) % 3 == 1)
+         residueOne.push_back(i);
+   CheckSameEntries(ReadEpoch(byNegativeKey.Validation()).fIndices, residueOne, "fold 1 of 3 of negative keys");
+
    // A hash of the key: the same entries whatever the seed and however the entries are spread over
    // files and clusters, and the requested fraction up to binomial fluctuation.
    auto hashed = IndexOptions(32, 0.3, false);

@@ -179,3 +179,13 @@ def test_a_thousand_columns_arrive_in_order_with_their_names(wide_file):
     f7 = expected_names.index("f7")
     assert abs(x[:, f7].mean()) < 0.05 and x[:, f7].std() == pytest.approx(1, rel=0.05)
     assert shuffled.normalization.columns == tuple(expected_names)
+
+
+def test_wide_features_keep_the_requested_dtype(wide_file):
+    path, columns = wide_file
+    features = [c for c in columns if c not in ("label", "v")]
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=400, columns=features,
+                                 dtypes={c: "float64" for c in features}, shuffle=False, drop_remainder=False)
+    x = next(iter(loader.as_numpy()))
+    assert x.dtype == np.float64 and x.shape == (400, len(features))
+    assert x[399, features.index("f999")] == (399 * 1000 + 999) * 0.5

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ROOT
-from conftest import epoch_indices, write_tree
+from conftest import write_tree
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,23 @@ def test_resampling_needs_two_classes_and_a_class_label(signal_and_background):
     df = ROOT.RDataFrame("tree", signal_and_background[0])
     with pytest.raises(ValueError, match="sampling_type needs exactly one scalar target column"):
         ROOT.ML.RDataLoader(df, columns=["x", "y", "label"], target=["y", "label"], sampling_type="oversampling")
+
+
+def test_resampled_run_resumes_and_refuses_a_loader_resampled_otherwise(signal_and_background):
+    def batches():
+        return _loader(signal_and_background, sampling_type="undersampling", replacement=True, set_seed=4)
+
+    reference = batches()
+    full = _epoch(reference.as_numpy())[0]
+    interrupted = batches()
+    running = iter(interrupted.as_numpy())
+    delivered = np.concatenate([np.asarray(next(running)[0])[:, 0].copy() for _ in range(3)])
+    state = interrupted.state_dict()
+
+    resumed = batches()
+    resumed.load_state_dict(state)
+    rest = _epoch(resumed.as_numpy())[0]
+    assert np.array_equal(np.concatenate([delivered, rest]), full)
+
+    with pytest.raises(ValueError, match=r"sampling=\{'kind': 'undersampling'.*\} in the state but None"):
+        _loader(signal_and_background).load_state_dict(state)
