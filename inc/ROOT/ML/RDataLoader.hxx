@@ -36,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -281,7 +282,7 @@ public:
       std::vector<RRunningStatistics> elements(fLayout[static_cast<int>(EBlock::kFeatures)].fWidth);
       RAccumulate accumulate(fSlots, elements);
       for (const auto &slice : fPlan.GetSlices(split))
-         VisitSlice(slice, accumulate);
+         VisitSlice(slice, RVisitor(accumulate));
       return elements;
    }
 
@@ -313,7 +314,7 @@ public:
       std::map<std::int64_t, std::uint64_t> counts;
       RCountClasses count(fLabelColumn, counts);
       for (const auto &slice : fPlan.GetSlices(split))
-         VisitSlice(slice, count);
+         VisitSlice(slice, RVisitor(count));
       return counts;
    }
 
@@ -542,11 +543,27 @@ private:
       targets.fRank = (targets.fWidth == 1 && integral) ? 1 : 2;
    }
 
-   /// The RDataFrame callable of a loop over one unit slice: passes the slice's entries to `Visit`
-   /// (a callable taking `const Columns &...` and returning false to stop), and skips the others.
-   template <typename Visit>
+   /// A callable taking `const Columns &...` and returning false to stop, by reference and type-erased:
+   /// every pass over the data (copying into batches, counting classes, statistics) then shares one typed
+   /// event loop, which is what costs the interpreter time when a loader is first created from Python.
+   class RVisitor {
+      void *fVisit;
+      bool (*fCall)(void *, const Columns &...);
+
+   public:
+      // Not a copy constructor: an RVisitor lvalue would otherwise be wrapped instead of copied.
+      template <typename Visit, typename = std::enable_if_t<!std::is_same_v<Visit, RVisitor>>>
+      explicit RVisitor(Visit &visit)
+         : fVisit(&visit), fCall([](void *v, const Columns &...values) { return (*static_cast<Visit *>(v))(values...); })
+      {
+      }
+      bool operator()(const Columns &...values) const { return fCall(fVisit, values...); }
+   };
+
+   /// The RDataFrame callable of a loop over one unit slice: passes the slice's entries to the visitor,
+   /// and skips the others.
    class RSliceAction {
-      Visit &fVisit;
+      RVisitor fVisit;
       std::uint64_t fSkip;
       std::uint64_t fEnd;
       bool fAbortOnStop;
@@ -555,7 +572,7 @@ private:
       std::mutex *fMutex; ///< Set when the dataframe runs its loops on several threads.
 
    public:
-      RSliceAction(Visit &visit, const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen,
+      RSliceAction(RVisitor visit, const Detail::RUnitSlice &slice, bool abortOnStop, std::uint64_t &seen,
                    bool &stopped, std::mutex *mutex)
          : fVisit(visit), fSkip(slice.fSkip), fEnd(slice.fSkip + slice.fTake), fAbortOnStop(abortOnStop),
            fSeen(seen), fStopped(stopped), fMutex(mutex)
@@ -709,7 +726,7 @@ private:
          collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
          RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
                     resampler ? &*resampler : nullptr);
-         VisitSlice(slice, fill);
+         VisitSlice(slice, RVisitor(fill));
          publish();
       }
       if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
@@ -722,8 +739,7 @@ private:
    }
 
    /// One event loop over a unit slice, handing its entries to `visit`.
-   template <typename Visit>
-   void VisitSlice(const Detail::RUnitSlice &slice, Visit &visit)
+   void VisitSlice(const Detail::RUnitSlice &slice, RVisitor visit)
    {
       auto unit = fPlan.GetUnit(slice.fUnit);
       auto window = slice;
@@ -742,7 +758,7 @@ private:
       std::mutex mutex;
       std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
       try {
-         node.Foreach(RSliceAction<Visit>(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
+         node.Foreach(RSliceAction(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
       } catch (const RStopRequest &) {
       } catch (const std::exception &e) {
          const std::string range = unit.fWholeLoop ? std::string("all entries")
