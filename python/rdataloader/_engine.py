@@ -67,6 +67,7 @@ class Engine:
         options.fVecPadding = spec.vec_padding
         options.fRank = spec.rank
         options.fWorldSize = spec.world_size
+        options.fReadThreads = spec.read_threads
         for t in spec.targets:
             options.fTargets.push_back(t)
         for name, size in spec.max_vec_sizes.items():
@@ -282,6 +283,7 @@ class Engine:
                 self._cxx.StopEpoch()
                 cxx_stats = self._cxx.GetEpochStats()
                 stats["bytes_read"] = int(cxx_stats.fBytesRead)
+                stats["entries_from_baskets"] = int(cxx_stats.fEntriesFromBaskets)
                 if self.spec.collections:
                     truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
                     stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}

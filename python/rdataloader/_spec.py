@@ -81,6 +81,7 @@ class LoaderSpec:
     collections: tuple[Collection, ...] = ()
     sampling: Sampling | None = None
     packed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # vector column read -> its scalar features
+    read_threads: int = 2
 
     @property
     def features(self) -> list[str]:
@@ -196,8 +197,13 @@ def build_spec(
     sampling_type="",
     sampling_ratio=1.0,
     replacement=False,
+    read_threads=2,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
+    if isinstance(read_threads, bool) or not isinstance(read_threads, numbers.Integral) or read_threads < 0:
+        raise ValueError(
+            f"read_threads must be a non-negative integer (0 reads through RDataFrame's event loop); got {read_threads!r}"
+        )
     if batches_in_memory is not None:
         batches_in_memory = _positive_int("batches_in_memory", batches_in_memory)
     if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or set_seed < 0:
@@ -281,6 +287,7 @@ def build_spec(
         collections=groups,
         sampling=_sampling(sampling_type, sampling_ratio, replacement, targets, max_vec_sizes, class_weights,
                            world_size),
+        read_threads=int(read_threads),
     )
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)

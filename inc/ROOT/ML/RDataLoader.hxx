@@ -4,6 +4,7 @@
 #ifndef ROOT_ML_RDataLoader
 #define ROOT_ML_RDataLoader
 
+#include "ROOT/ML/Detail/RBasketReader.hxx"
 #include "ROOT/ML/Detail/RClassWeights.hxx"
 #include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
@@ -46,6 +47,7 @@ namespace ML {
 /// What one epoch of one split did, filled in by the loading thread.
 struct REpochStats {
    std::uint64_t fEntriesRead = 0;     ///< Entries copied into batches.
+   std::uint64_t fEntriesFromBaskets = 0; ///< Entries read from TTree baskets directly, not by an event loop.
    std::uint64_t fBatches = 0;         ///< Batches published.
    std::uint64_t fBytesRead = 0;       ///< Bytes read from files by the whole process during the epoch.
    double fSecondsLoading = 0.;        ///< Wall time of the loading thread.
@@ -111,6 +113,8 @@ class RDataLoader {
    Detail::RClassWeights fClassWeights;
    Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
    Detail::RReadingPlan fPlan;
+   /// Per dataframe, its basket reader, or nullptr where its entries go through its event loop.
+   std::vector<std::unique_ptr<Detail::RBasketReader>> fBasketReaders;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
    /// Statistics written by the loading thread and read by the consumer at any time.
@@ -199,6 +203,7 @@ public:
          SplitNodesByKey();
          fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
       }
+      CreateBasketReaders();
       PlanResampling();
       // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
       ROOT::EnableThreadSafety();
@@ -437,6 +442,34 @@ private:
    }
 
    bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
+
+   static constexpr bool AllScalar()
+   {
+      const bool scalar[] = {std::is_arithmetic_v<Columns>...};
+      for (bool s : scalar)
+         if (!s)
+            return false;
+      return true;
+   }
+
+   void CreateBasketReaders()
+   {
+      fBasketReaders.resize(fNodes.size());
+      if constexpr (AllScalar()) {
+         const std::vector<const std::type_info *> types{&typeid(Columns)...};
+         for (std::size_t d = 0; d < fNodes.size(); ++d) {
+            auto reader = Detail::RBasketReader::Create(fNodes[d], fColumnNames, types, fOptions.fReadThreads);
+            // A dataframe given a range of its tree's entries numbers them differently: not read from baskets.
+            if (reader && reader->GetNumEntries() == fPlan.GetNumSourceEntries(d))
+               fBasketReaders[d] = std::move(reader);
+         }
+      }
+   }
+
+   bool ReadsBaskets(const Detail::RReadingUnit &unit) const
+   {
+      return fBasketReaders[unit.fDataFrame] && !unit.fFiltered && !unit.fWholeLoop;
+   }
 
    /// The value of scalar column `column` of an entry.
    static double ScalarAt(std::size_t column, const Columns &...values)
@@ -727,6 +760,8 @@ private:
          RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
                     resampler ? &*resampler : nullptr);
          VisitSlice(slice, RVisitor(fill));
+         if (ReadsBaskets(fPlan.GetUnit(slice.fUnit)))
+            stats.fEntriesFromBaskets += slice.fTake;
          publish();
       }
       if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
@@ -738,7 +773,19 @@ private:
       publish();
    }
 
-   /// One event loop over a unit slice, handing its entries to `visit`.
+   /// Hands entries [begin, end) of a dataframe, read from its TTree's baskets, to `visit`.
+   template <std::size_t... I>
+   static void ReadBaskets(Detail::RBasketReader &reader, std::uint64_t begin, std::uint64_t end, RVisitor visit,
+                           std::index_sequence<I...>)
+   {
+      reader.Read(begin, end);
+      std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
+      for (auto entry = begin; entry < end; ++entry)
+         if (!visit(cursors[I].template Next<Columns>()...))
+            return;
+   }
+
+   /// One event loop over a unit slice (or a read of its baskets), handing its entries to `visit`.
    void VisitSlice(const Detail::RUnitSlice &slice, RVisitor visit)
    {
       auto unit = fPlan.GetUnit(slice.fUnit);
@@ -748,6 +795,13 @@ private:
          unit.fBegin += slice.fSkip;
          unit.fEnd = unit.fBegin + slice.fTake;
          window.fSkip = 0;
+      }
+      if constexpr (AllScalar()) {
+         if (ReadsBaskets(unit)) {
+            ReadBaskets(*fBasketReaders[unit.fDataFrame], unit.fBegin, unit.fEnd, visit,
+                        std::index_sequence_for<Columns...>{});
+            return;
+         }
       }
       auto &node = fNodes[unit.fDataFrame];
       Detail::RRangeGuard range(node, unit);

@@ -100,6 +100,10 @@ struct RDataLoaderOptions {
    std::size_t fRank = 0; ///< The shard this process reads, in [0, fWorldSize).
    /// Object collections, each read from some of the vector columns instead of flat features.
    std::vector<RCollectionOptions> fCollections;
+   /// Threads decompressing baskets when the dataframe is a TTree or TChain whose loaded columns are plain
+   /// scalar branches: those are read a basket at a time, beside RDataFrame's event loop. 0 reads every
+   /// dataframe through its event loop (one thread).
+   std::size_t fReadThreads = 2;
 };
 
 } // namespace ML

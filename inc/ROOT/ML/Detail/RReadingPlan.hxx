@@ -251,6 +251,14 @@ public:
 
    const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }
    std::size_t GetNumUnits() const { return fUnits.size(); }
+   /// Entries of dataframe `d` before its filters, when it is read cluster by cluster; 0 when it is not.
+   std::uint64_t GetNumSourceEntries(std::size_t d) const
+   {
+      for (const auto &u : fUnits)
+         if (u.fDataFrame == d)
+            return u.fWholeLoop ? 0 : u.fDataFrameEnd;
+      return 0;
+   }
    std::uint64_t GetNumEntries(ESplit split) const { return fEntries[static_cast<int>(split)]; }
    const std::vector<RUnitSlice> &GetSlices(ESplit split) const { return fSlices[static_cast<int>(split)]; }
 
