@@ -93,6 +93,9 @@ class RBasketReader {
    std::vector<RFileHandle> fHandles;                              ///< One per thread.
    std::vector<std::vector<std::unique_ptr<TBufferFile>>> fBuffers; ///< Per column, reused range after range.
    std::vector<std::vector<RBasketSpan>> fSpans;                   ///< Per column, for the range read last.
+   std::size_t fEntryBytes = 0; ///< Bytes of all columns of one entry, decompressed.
+   /// Decompressed bytes of a range below which one more thread costs more than it saves.
+   static constexpr std::uint64_t kBytesPerThread = 1 << 20;
 
    /// Access to a dataframe's data source, which RDataFrame keeps protected.
    struct RDataSourceAccess : ROOT::RDF::RInterfaceBase {
@@ -222,7 +225,10 @@ public:
             return nullptr;
          reader->fFirstEntries.push_back(reader->fFirstEntries.back() + entries);
       }
+      for (auto *branch : probe.fBranches)
+         reader->fEntryBytes += static_cast<TLeaf *>(branch->GetListOfLeaves()->At(0))->GetLenType();
       reader->fHandles.resize(threads);
+      reader->fHandles[0] = std::move(probe); // the last file stays open for the loading thread
       reader->fBuffers.resize(columns.size());
       reader->fSpans.resize(columns.size());
       return reader;
@@ -242,11 +248,13 @@ public:
          const auto expected = static_cast<Long64_t>(fFirstEntries[file + 1] - fFirstEntries[file]);
          if (handle.fFileIndex != file && Open(handle, file) != expected)
             throw std::runtime_error("ROOT::ML::RDataLoader: file " + fFileNames[file] +
-                                     " changed while it was being read: its tree or branches differ");
+                                     " cannot be read as it was when the loader was created: it is gone, or "
+                                     "its tree or branches changed");
          for (auto c = nextColumn++; c < fColumns.size(); c = nextColumn++)
             ReadColumn(handle, c, localBegin, localEnd);
       };
-      const std::size_t helpers = std::min(fHandles.size(), fColumns.size()) - 1;
+      const std::size_t helpers = std::min<std::uint64_t>(
+         {fHandles.size() - 1, fColumns.size() - 1, (end - begin) * fEntryBytes / kBytesPerThread});
       std::vector<std::exception_ptr> errors(helpers + 1);
       std::vector<std::thread> threads;
       for (std::size_t t = 1; t <= helpers; ++t)

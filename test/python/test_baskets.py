@@ -1,0 +1,147 @@
+"""Reading plain TTree branches a basket at a time (``read_threads``): which dataframes take that
+path, and that it delivers exactly the batches RDataFrame's event loop delivers."""
+
+from __future__ import annotations
+
+import array
+import os
+
+import numpy as np
+import pytest
+
+import ROOT
+from conftest import epoch_indices, write_tree
+
+
+def _all_batches(loader) -> list[list[np.ndarray]]:
+    return [[np.array(a) for a in batch] for batch in loader.as_numpy()]
+
+
+def _same_batches(a, b) -> bool:
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(np.array_equal(u, v) for u, v in zip(x, y)) for x, y in zip(a, b)
+    )
+
+
+def _write_typed(path, entries: int, flush_every: int = 0) -> str:
+    """One branch of each fundamental type, filled entry by entry; the values are those of
+    test_every_fundamental_type_matches_its_values."""
+    f = ROOT.TFile(str(path), "RECREATE")
+    tree = ROOT.TTree("tree", "typed")
+    buffers = {
+        "f": (array.array("f", [0]), "F"), "d": (array.array("d", [0]), "D"), "i": (array.array("i", [0]), "I"),
+        "u": (array.array("I", [0]), "i"), "s": (array.array("h", [0]), "S"), "l": (array.array("q", [0]), "L"),
+        "b": (array.array("b", [0]), "O"), "c": (array.array("b", [0]), "B"),
+    }
+    for name, (buffer, code) in buffers.items():
+        tree.Branch(name, buffer, f"{name}/{code}")
+    for e in range(entries):
+        buffers["f"][0][0] = e * 0.25
+        buffers["d"][0][0] = -e * 1.5
+        buffers["i"][0][0] = -e
+        buffers["u"][0][0] = 3 * e
+        buffers["s"][0][0] = (e % 600) - 300
+        buffers["l"][0][0] = e * 10**10
+        buffers["b"][0][0] = e % 3 == 0
+        buffers["c"][0][0] = (e % 200) - 100
+        tree.Fill()
+        if flush_every and (e + 1) % flush_every == 0:
+            tree.FlushBaskets()
+    tree.Write()
+    f.Close()
+    return str(path)
+
+
+def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_files):
+    plain = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label")
+    list(plain.as_numpy())
+    assert plain.stats()["entries_from_baskets"] == plain.stats()["entries"] == 1000
+
+    for df in (
+        ROOT.RDataFrame("tree", three_files).Filter("idx >= 0"),
+        ROOT.RDataFrame("tree", three_files).Redefine("x", "x * 2"),
+    ):
+        loader = ROOT.ML.RDataLoader(df, batch_size=50, target="label")
+        list(loader.as_numpy())
+        assert loader.stats()["entries_from_baskets"] == 0
+
+    off = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label", read_threads=0)
+    list(off.as_numpy())
+    assert off.stats()["entries_from_baskets"] == 0
+
+
+@pytest.fixture(scope="module")
+def large_clusters(data_dir) -> list[str]:
+    """Two files of 240k entries in clusters of 120k: 2.4 MB per cluster, enough for helper threads."""
+    return [write_tree(data_dir / f"large{i}.root", 240_000, first_index=i * 240_000, cluster=120_000)
+            for i in range(2)]
+
+
+@pytest.mark.parametrize("read_threads", [1, 2, 3])
+def test_baskets_and_event_loop_deliver_identical_batches(large_clusters, read_threads):
+    options = dict(batch_size=1000, target="label", set_seed=11, drop_remainder=False, batches_in_memory=50)
+    by_baskets = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=read_threads, **options)
+    by_loop = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=0, **options)
+    for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
+        for _ in range(2):
+            assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
+        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+
+
+def test_every_fundamental_type_matches_its_values(data_dir):
+    # Baskets flushed every 70 entries: reading units (clusters) hold several baskets, and a split
+    # cuts through baskets.
+    path = _write_typed(data_dir / "typed.root", 1000, flush_every=70)
+    columns = ["f", "d", "i", "u", "s", "l", "b", "c"]
+    dtypes = {c: "float64" for c in columns}
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=100, columns=columns, shuffle=False,
+                                 dtypes=dtypes)
+    rows = np.concatenate([np.array(x) for x in loader.as_numpy()])
+    assert loader.stats()["entries_from_baskets"] == 1000
+    e = np.arange(1000)
+    expected = [e * 0.25, -e * 1.5, -e, 3 * e, e % 600 - 300, e * 10**10, e % 3 == 0, e % 200 - 100]
+    for k, column in enumerate(columns):
+        np.testing.assert_array_equal(rows[:, k], np.asarray(expected[k], dtype=np.float64), err_msg=column)
+
+
+def test_a_tree_in_a_subdirectory_and_a_tree_object(data_dir, clustered_file):
+    path = str(data_dir / "subdir.root")
+    ROOT.RDataFrame(500).Define("idx", "(Long64_t)rdfentry_").Define("label", "(int)(idx % 2)").Snapshot(
+        "events/tree", path, ["idx", "label"]
+    )
+    handle = ROOT.TFile.Open(clustered_file)
+    for df, entries in ((ROOT.RDataFrame("events/tree", path), 500), (ROOT.RDataFrame(handle.Get("tree")), 1000)):
+        loader = ROOT.ML.RDataLoader(df, batch_size=50, columns=["idx", "label"], target="label")
+        assert sorted(epoch_indices(loader.as_numpy())) == list(range(entries))
+        assert loader.stats()["entries_from_baskets"] == entries
+
+
+def test_friend_trees_go_through_the_event_loop(data_dir):
+    main = write_tree(data_dir / "main_for_friend.root", 300)
+    other = str(data_dir / "friend.root")
+    ROOT.RDataFrame(300).Define("z", "(float)rdfentry_ * 3").Snapshot("extra", other, ["z"])
+    chain = ROOT.TChain("tree")
+    chain.Add(main)
+    friend = ROOT.TChain("extra")
+    friend.Add(other)
+    chain.AddFriend(friend)
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame(chain), batch_size=30, columns=["idx", "extra.z", "label"],
+                                 target="label", shuffle=False)
+    x = np.concatenate([x for x, _ in loader.as_numpy()])
+    assert loader.stats()["entries_from_baskets"] == 0
+    np.testing.assert_array_equal(x[:, 1], x[:, 0] * 3)
+
+
+def test_a_file_removed_under_a_loader_raises_in_the_callers_thread(tmp_path):
+    files = [write_tree(tmp_path / f"part{i}.root", 400, first_index=400 * i) for i in range(2)]
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", files), batch_size=50, target="label", shuffle=False)
+    assert len(loader.as_numpy()) == 16  # the engine exists: the files were opened
+    os.remove(files[0])
+    with pytest.raises(RuntimeError, match="part0.root"):
+        list(loader.as_numpy())
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
+def test_read_threads_is_validated(clustered_file, bad):
+    with pytest.raises(ValueError, match="read_threads"):
+        ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=10, read_threads=bad)
