@@ -796,23 +796,15 @@ private:
          unit.fEnd = unit.fBegin + slice.fTake;
          window.fSkip = 0;
       }
-      if constexpr (AllScalar()) {
-         if (ReadsBaskets(unit)) {
-            ReadBaskets(*fBasketReaders[unit.fDataFrame], unit.fBegin, unit.fEnd, visit,
-                        std::index_sequence_for<Columns...>{});
-            return;
-         }
-      }
-      auto &node = fNodes[unit.fDataFrame];
-      Detail::RRangeGuard range(node, unit);
-      std::uint64_t seen = 0;
-      bool stopped = false;
-      // With implicit multi-threading a unit (one cluster) is one task; the lock only guards against a
-      // data source that would split it.
-      std::mutex mutex;
-      std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
       try {
-         node.Foreach(RSliceAction(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
+         if constexpr (AllScalar()) {
+            if (ReadsBaskets(unit)) {
+               ReadBaskets(*fBasketReaders[unit.fDataFrame], unit.fBegin, unit.fEnd, visit,
+                           std::index_sequence_for<Columns...>{});
+               return;
+            }
+         }
+         RunEventLoop(unit, window, visit);
       } catch (const RStopRequest &) {
       } catch (const std::exception &e) {
          const std::string range = unit.fWholeLoop ? std::string("all entries")
@@ -821,6 +813,20 @@ private:
          throw std::runtime_error("ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
                                   std::to_string(unit.fDataFrame % fNumInputs) + " failed: " + e.what());
       }
+   }
+
+   /// The event loop of the unit's dataframe over the unit, handing the entries of `window` to `visit`.
+   void RunEventLoop(const Detail::RReadingUnit &unit, const Detail::RUnitSlice &window, RVisitor visit)
+   {
+      auto &node = fNodes[unit.fDataFrame];
+      Detail::RRangeGuard range(node, unit);
+      std::uint64_t seen = 0;
+      bool stopped = false;
+      // With implicit multi-threading a unit (one cluster) is one task; the lock only guards against a
+      // data source that would split it.
+      std::mutex mutex;
+      std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
+      node.Foreach(RSliceAction(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
    }
 };
 
