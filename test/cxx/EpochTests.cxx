@@ -261,6 +261,31 @@ void SameSeedGivesIdenticalEpochs()
    RDL_CHECK(ReadEpoch(other.Train()).fIndices != ReadEpoch(reference.Train()).fIndices);
 }
 
+void BasketReadingDeliversWhatTheEventLoopDelivers()
+{
+   RTempDir dir("basket_reading_delivers_what_the_event_loop_delivers");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   auto options = IndexOptions(64, 0.2, false);
+   RIndexLoader byBaskets(df, IndexColumns(), options);
+   options.fReadThreads = 0;
+   RIndexLoader byEventLoop(df, IndexColumns(), options);
+   for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
+      byBaskets.StartEpoch(split);
+      const auto fromBaskets = ReadRunningEpoch(byBaskets);
+      byEventLoop.StartEpoch(split);
+      const auto fromEventLoop = ReadRunningEpoch(byEventLoop);
+      RDL_CHECK(fromBaskets.fIndices == fromEventLoop.fIndices);
+      RDL_CHECK(fromBaskets.fTargets == fromEventLoop.fTargets);
+      RDL_CHECK_EQ(byBaskets.GetEpochStats().fEntriesFromBaskets, byBaskets.GetNumEntries(split));
+      RDL_CHECK_EQ(byEventLoop.GetEpochStats().fEntriesFromBaskets, 0u);
+   }
+   // A filter needs the event loop.
+   RIndexLoader filtered(df.Filter([](Long64_t idx) { return idx > 5; }, {"idx"}), IndexColumns(), IndexOptions(64, 0., false));
+   filtered.StartEpoch(ESplit::kTrain);
+   CheckSameEntries(ReadRunningEpoch(filtered).fIndices, Iota(6, kTotal - 6), "filtered");
+   RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromBaskets, 0u);
+}
+
 void SuccessiveEpochsAreShuffledDifferently()
 {
    RTempDir dir("successive_epochs_are_shuffled_differently");

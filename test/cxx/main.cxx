@@ -22,6 +22,7 @@ void ResamplingWithReplacementDrawsIndependently();
 void ResampledEpochResumes();
 void InvalidResamplingIsRejected();
 void SameSeedGivesIdenticalEpochs();
+void BasketReadingDeliversWhatTheEventLoopDelivers();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
 void EarlyStopThenNewEpochIsComplete();
@@ -63,6 +64,7 @@ constexpr RTest kTests[] = {
    {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
+   {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},
    {"oversampling_repeats_the_minority_evenly", OversamplingRepeatsTheMinorityEvenly},
    {"resampling_with_replacement_draws_independently", ResamplingWithReplacementDrawsIndependently},
