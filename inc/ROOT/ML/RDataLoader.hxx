@@ -639,12 +639,16 @@ private:
       Detail::RCollectionWriter *fCollections; ///< Null when the loader has no collections.
       Detail::RResampler *fResampler;          ///< Null when the split is not resampled.
 
+      static Detail::RRowAddresses RowsOf(const RBatch &batch, std::uint64_t row)
+      {
+         return {batch.GetRowAddress(EBlock::kFeatures, row), batch.GetRowAddress(EBlock::kTargets, row),
+                 batch.GetRowAddress(EBlock::kWeights, row)};
+      }
+
       template <std::size_t... I>
       void Write(const RBatch &batch, std::uint64_t row, std::index_sequence<I...>, const Columns &...values) const
       {
-         const Detail::RRowAddresses rows{batch.GetRowAddress(EBlock::kFeatures, row),
-                                          batch.GetRowAddress(EBlock::kTargets, row),
-                                          batch.GetRowAddress(EBlock::kWeights, row)};
+         const auto rows = RowsOf(batch, row);
          // Braced lists rather than fold expressions: folds nest, and compilers cap the nesting.
          const int expand[] = {(Detail::WriteColumn(fLoader.fSlots[I], rows, values), 0)...};
          static_cast<void>(expand);
@@ -661,6 +665,35 @@ private:
          : fLoader(loader), fBuffer(buffer), fWritten(written), fCollections(collections), fResampler(resampler)
       {
       }
+      /// Whether FillColumns() may replace a call per entry: each entry is copied once and written from
+      /// its own values alone.
+      bool IsColumnar() const { return !fResampler && !fCollections && !fLoader.fClassWeights.IsActive(); }
+
+      /// Copies `n` entries read from baskets column by column, a chunk of entries at a time: per value
+      /// that costs a load and a store, where a call per entry passes every column through a visitor.
+      /// Writes what operator() would; returns false if the consumer has closed the queue.
+      template <std::size_t... I>
+      bool FillColumns(const Detail::RBasketReader &reader, std::uint64_t n, std::index_sequence<I...>)
+      {
+         constexpr std::uint64_t kChunk = 4096; // the chunk's rows stay in cache while each column is written
+         std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
+         std::vector<Detail::RRowAddresses> rows(kChunk);
+         for (std::uint64_t done = 0; done < n;) {
+            const auto chunk = std::min({kChunk, n - done, fBuffer.GetWindowRoom()});
+            for (std::uint64_t j = 0; j < chunk; ++j) {
+               const auto [batch, row] = fBuffer.NextSlot(j);
+               rows[j] = batch ? RowsOf(*batch, row) : Detail::RRowAddresses{};
+               fWritten += batch != nullptr;
+            }
+            const int expand[] = {(ScatterColumn<Columns>(cursors[I], fLoader.fSlots[I], rows.data(), chunk), 0)...};
+            static_cast<void>(expand);
+            if (!fBuffer.Advance(chunk))
+               return false;
+            done += chunk;
+         }
+         return true;
+      }
+
       bool operator()(const Columns &...values)
       {
          const std::uint64_t copies =
@@ -679,6 +712,19 @@ private:
          return true;
       }
    };
+
+   template <typename T>
+   static void
+   ScatterColumn(Detail::RColumnCursor &cursor, const Detail::RColumnSlot &slot, const Detail::RRowAddresses *rows,
+                 std::uint64_t n)
+   {
+      while (n > 0) {
+         const auto [values, run] = cursor.NextRun<T>(n);
+         Detail::Scatter<T>(values, run, rows, slot);
+         rows += run;
+         n -= run;
+      }
+   }
 
    /// Counts the entries of each class label.
    class RCountClasses {
@@ -759,7 +805,7 @@ private:
          collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
          RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
                     resampler ? &*resampler : nullptr);
-         VisitSlice(slice, RVisitor(fill));
+         VisitSlice(slice, RVisitor(fill), &fill);
          if (ReadsBaskets(fPlan.GetUnit(slice.fUnit)))
             stats.fEntriesFromBaskets += slice.fTake;
          publish();
@@ -773,20 +819,19 @@ private:
       publish();
    }
 
-   /// Hands entries [begin, end) of a dataframe, read from its TTree's baskets, to `visit`.
+   /// Hands the `n` entries read last by `reader` to `visit`, one by one.
    template <std::size_t... I>
-   static void ReadBaskets(Detail::RBasketReader &reader, std::uint64_t begin, std::uint64_t end, RVisitor visit,
-                           std::index_sequence<I...>)
+   static void VisitBaskets(const Detail::RBasketReader &reader, std::uint64_t n, RVisitor visit, std::index_sequence<I...>)
    {
-      reader.Read(begin, end);
       std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
-      for (auto entry = begin; entry < end; ++entry)
+      for (std::uint64_t entry = 0; entry < n; ++entry)
          if (!visit(cursors[I].template Next<Columns>()...))
             return;
    }
 
    /// One event loop over a unit slice (or a read of its baskets), handing its entries to `visit`.
-   void VisitSlice(const Detail::RUnitSlice &slice, RVisitor visit)
+   /// \param columnar the visitor again when it is a batch filler, which then fills from baskets column by column
+   void VisitSlice(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar = nullptr)
    {
       auto unit = fPlan.GetUnit(slice.fUnit);
       auto window = slice;
@@ -799,8 +844,12 @@ private:
       try {
          if constexpr (AllScalar()) {
             if (ReadsBaskets(unit)) {
-               ReadBaskets(*fBasketReaders[unit.fDataFrame], unit.fBegin, unit.fEnd, visit,
-                           std::index_sequence_for<Columns...>{});
+               auto &reader = *fBasketReaders[unit.fDataFrame];
+               reader.Read(unit.fBegin, unit.fEnd);
+               if (columnar && columnar->IsColumnar())
+                  columnar->FillColumns(reader, unit.fEnd - unit.fBegin, std::index_sequence_for<Columns...>{});
+               else
+                  VisitBaskets(reader, unit.fEnd - unit.fBegin, visit, std::index_sequence_for<Columns...>{});
                return;
             }
          }

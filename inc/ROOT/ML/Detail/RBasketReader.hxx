@@ -55,17 +55,35 @@ public:
    template <typename T>
    T Next()
    {
-      while (fLeft == 0) {
-         ++fSpan;
-         fNext = fSpan->fData;
-         fLeft = fSpan->fEntries;
-      }
+      SkipEmpty();
       // Basket payloads start after a key of any length: values need not be aligned.
       T value;
       std::memcpy(&value, fNext, sizeof(T));
       fNext += sizeof(T);
       --fLeft;
       return value;
+   }
+
+   /// The next values stored back to back, at most `wanted` (> 0) of them: their address and number.
+   template <typename T>
+   std::pair<const std::byte *, std::uint64_t> NextRun(std::uint64_t wanted)
+   {
+      SkipEmpty();
+      const auto n = std::min(wanted, fLeft);
+      const auto *run = fNext;
+      fNext += n * sizeof(T);
+      fLeft -= n;
+      return {run, n};
+   }
+
+private:
+   void SkipEmpty()
+   {
+      while (fLeft == 0) {
+         ++fSpan;
+         fNext = fSpan->fData;
+         fLeft = fSpan->fEntries;
+      }
    }
 };
 

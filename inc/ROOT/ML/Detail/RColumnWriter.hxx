@@ -117,23 +117,30 @@ void StoreAs(std::byte *dst, Src v, const RColumnSlot &slot)
    std::memcpy(dst, &out, sizeof(Dst));
 }
 
+/// Calls `f` with a value-initialised object of the C++ type of `dtype`.
+template <typename F>
+void WithDType(EDType dtype, F &&f)
+{
+   switch (dtype) {
+   case EDType::kFloat32: f(float{}); break;
+   case EDType::kFloat64: f(double{}); break;
+   case EDType::kInt8: f(std::int8_t{}); break;
+   case EDType::kInt16: f(std::int16_t{}); break;
+   case EDType::kInt32: f(std::int32_t{}); break;
+   case EDType::kInt64: f(std::int64_t{}); break;
+   case EDType::kUInt8: f(std::uint8_t{}); break;
+   case EDType::kUInt16: f(std::uint16_t{}); break;
+   case EDType::kUInt32: f(std::uint32_t{}); break;
+   case EDType::kUInt64: f(std::uint64_t{}); break;
+   case EDType::kBool: f(bool{}); break;
+   }
+}
+
 /// Converts `v` to `dtype` and stores it at `dst`.
 template <typename Src>
 void Store(std::byte *dst, Src v, const RColumnSlot &slot)
 {
-   switch (slot.fDType) {
-   case EDType::kFloat32: StoreAs<float>(dst, v, slot); break;
-   case EDType::kFloat64: StoreAs<double>(dst, v, slot); break;
-   case EDType::kInt8: StoreAs<std::int8_t>(dst, v, slot); break;
-   case EDType::kInt16: StoreAs<std::int16_t>(dst, v, slot); break;
-   case EDType::kInt32: StoreAs<std::int32_t>(dst, v, slot); break;
-   case EDType::kInt64: StoreAs<std::int64_t>(dst, v, slot); break;
-   case EDType::kUInt8: StoreAs<std::uint8_t>(dst, v, slot); break;
-   case EDType::kUInt16: StoreAs<std::uint16_t>(dst, v, slot); break;
-   case EDType::kUInt32: StoreAs<std::uint32_t>(dst, v, slot); break;
-   case EDType::kUInt64: StoreAs<std::uint64_t>(dst, v, slot); break;
-   case EDType::kBool: StoreAs<bool>(dst, v, slot); break;
-   }
+   WithDType(slot.fDType, [&](auto dtype) { StoreAs<decltype(dtype)>(dst, v, slot); });
 }
 
 /// The rows of one entry: the address of its row in each block of its batch.
@@ -166,6 +173,42 @@ void WriteColumn(const RColumnSlot &slot, const RRowAddresses &rows, const T &va
    } else {
       StoreElement(dst, value, 0, slot);
    }
+}
+
+/// Writes `n` values of a scalar column, stored back to back at `values`, into the rows of `n` entries
+/// (rows[i] is all null for an entry that is dropped).
+template <typename Dst, typename Src>
+void ScatterAs(const std::byte *values, std::size_t n, const RRowAddresses *rows, const RColumnSlot &slot)
+{
+   const auto block = static_cast<int>(slot.fBlock);
+   const bool normalised = !slot.fScale.empty();
+   const double shift = normalised ? slot.fShift[0] : 0.;
+   const double scale = normalised ? slot.fScale[0] : 1.;
+   for (std::size_t i = 0; i < n; ++i) {
+      std::byte *dst = rows[i][block];
+      if (!dst)
+         continue;
+      dst += slot.fByteOffset;
+      Src v;
+      std::memcpy(&v, values + i * sizeof(Src), sizeof(Src));
+      // Written out rather than through StoreAs, the one conversion that cannot fail stays a plain
+      // store even where the interpreter compiles without inlining.
+      if constexpr (std::is_floating_point_v<Dst>) {
+         const Dst out = normalised ? static_cast<Dst>((static_cast<double>(v) - shift) * scale) : static_cast<Dst>(v);
+         std::memcpy(dst, &out, sizeof(Dst));
+      } else if (normalised) {
+         StoreAs<Dst>(dst, (static_cast<double>(v) - shift) * scale, slot);
+      } else {
+         StoreAs<Dst>(dst, v, slot);
+      }
+   }
+}
+
+/// As ScatterAs, converting to the slot's dtype.
+template <typename Src>
+void Scatter(const std::byte *values, std::size_t n, const RRowAddresses *rows, const RColumnSlot &slot)
+{
+   WithDType(slot.fDType, [&](auto dtype) { ScatterAs<decltype(dtype), Src>(values, n, rows, slot); });
 }
 
 /// Adds the value of one column of one entry to the statistics of its elements; absent vector

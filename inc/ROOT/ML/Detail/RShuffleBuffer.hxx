@@ -102,10 +102,12 @@ public:
          OpenWindow();
    }
 
-   /// The batch and row the next entry goes to; batch is nullptr when the entry is dropped.
-   std::pair<RBatch *, std::uint64_t> NextSlot()
+   /// The batch and row of the entry `ahead` entries after the next one; batch is nullptr when the entry
+   /// is dropped. Rows are handed out in call order: call for ahead = 0, 1, ... before Advance().
+   std::pair<RBatch *, std::uint64_t> NextSlot(std::uint64_t ahead = 0)
    {
-      const std::uint64_t slot = fShuffle ? fPermutation[fFill] : fFill;
+      const std::uint64_t position = fFill + ahead;
+      const std::uint64_t slot = fShuffle ? fPermutation[position] : position;
       if (slot >= fKeptInWindow)
          return {nullptr, 0};
       const auto batch = slot / fBatchSize;
@@ -114,12 +116,16 @@ public:
       return {fBatches[batch].get(), fRowsWritten[batch]++};
    }
 
-   /// Marks the slot returned by NextSlot() as written. Publishes the window when it is complete;
-   /// returns false if the consumer has closed the queue.
-   bool Advance()
+   /// Entries still to come before the window is complete.
+   std::uint64_t GetWindowRoom() const { return fWindowSize - fFill; }
+
+   /// Marks the next `entries` slots (at most GetWindowRoom()) as written. Publishes the window when it
+   /// is complete; returns false if the consumer has closed the queue.
+   bool Advance(std::uint64_t entries = 1)
    {
-      ++fReceived;
-      if (++fFill < fWindowSize)
+      fReceived += entries;
+      fFill += entries;
+      if (fFill < fWindowSize)
          return true;
       for (auto &batch : fBatches)
          if (batch && !fQueue.Push(std::move(batch)))
