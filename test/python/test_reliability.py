@@ -160,11 +160,15 @@ def test_sigint_during_an_epoch_stops_promptly(odd_files):
         import time, ROOT
         loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", {odd_files['large'][0]!r}), batch_size=1,
                                      batches_in_memory=1, columns=["idx"])
+        # "ready" once the engine is compiled: a signal while cling compiles can crash cppyy itself.
+        batches = iter(loader.as_numpy())
+        next(batches)
         print("ready", flush=True)
         try:
             while True:
-                for batch in loader.as_numpy():
+                for batch in batches:
                     time.sleep(0.001)
+                batches = iter(loader.as_numpy())
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """)

@@ -15,6 +15,7 @@
 #include <TLeaf.h>
 #include <TROOT.h>
 #include <TTree.h>
+#include <TVirtualMutex.h>
 
 #include <algorithm>
 #include <atomic>
@@ -151,6 +152,11 @@ class RBasketReader {
       handle.fFile.reset(TFile::Open(fFileNames[index].c_str(), "READ"));
       if (!handle.fFile || handle.fFile->IsZombie())
          return -1;
+      {
+         // The reader owns its files: ROOT's cleanup at exit must not close them under it.
+         R__LOCKGUARD(gROOTMutex);
+         gROOT->GetListOfFiles()->Remove(handle.fFile.get());
+      }
       handle.fTree = handle.fFile->Get<TTree>(fTreeName.c_str());
       if (!handle.fTree || HasFriends(*handle.fTree))
          return -1;
