@@ -96,6 +96,7 @@ class LoaderSource:
                 batches_in_memory=self.case.get("batches_in_memory"),
                 set_seed=SEED,
                 load_eager=self.case.get("load_eager", False),
+                **({"read_threads": self.case["read_threads"]} if "read_threads" in self.case else {}),
             )
         yield from self.loader.as_numpy()
 
@@ -327,6 +328,9 @@ def main_comparison(runner: Runner, file: str, entries: int, features: list[str]
         LOADER_NAMES["ours"]: runner.source("ours", source="loader", loader="ours", **base),
         f"{LOADER_NAMES['ours']}, batches_in_memory=10": runner.source(
             "ours bim=10", source="loader", loader="ours", batches_in_memory=10, **base
+        ),
+        f"{LOADER_NAMES['ours']}, read_threads=1": runner.source(
+            "ours 1 thread", source="loader", loader="ours", read_threads=1, **base
         ),
     }
     return results
