@@ -1,0 +1,38 @@
+"""The benchmark scripts still run, on tiny data (no timing is checked: benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _run(script: str, tmp_path: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--entries", "20000", "--quick", "--data-dir", str(tmp_path), *args],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _row(table: str, name: str) -> list[str]:
+    rows = [line for line in table.splitlines() if line.startswith(f"| {name} |")]
+    assert rows, f"no row {name!r} in:\n{table}"
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
+
+
+def test_throughput_quick_mode_measures_every_reader(tmp_path):
+    out = _run("throughput.py", tmp_path, "--json", str(tmp_path / "t.json"), "--plot", str(tmp_path / "t.png"))
+    for reader in ("rootreadspeed --threads 2", "ROOT 6.40 loader", "rdataloader", "rdataloader, read_threads=1"):
+        cells = _row(out, reader)
+        assert float(cells[1]) > 0, cells  # an epoch time, not an error
+    assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def test_shuffle_quality_quick_mode_reports_the_label_mix(tmp_path):
+    out = _run("shuffle_quality.py", tmp_path, "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png"))
+    cells = _row(out, "rdataloader")
+    assert cells[1] == "default" and float(cells[2]) > 0 and float(cells[3]) > 0, cells  # R, and R from stats()
