@@ -132,6 +132,15 @@ def test_friend_trees_go_through_the_event_loop(data_dir):
     np.testing.assert_array_equal(x[:, 1], x[:, 0] * 3)
 
 
+def test_the_reader_keeps_its_files_out_of_roots_list_of_files(clustered_file):
+    # ROOT closes the files of that list when the process ends, which must not happen under a reader.
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=50, target="label")
+    list(loader.as_numpy())
+    assert loader.stats()["entries_from_baskets"] == 1000
+    files = ROOT.gROOT.GetListOfFiles()
+    assert clustered_file not in [files.At(i).GetName() for i in range(files.GetEntries())]
+
+
 def test_a_file_removed_under_a_loader_raises_in_the_callers_thread(tmp_path):
     files = [write_tree(tmp_path / f"part{i}.root", 400, first_index=400 * i) for i in range(2)]
     loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", files), batch_size=50, target="label", shuffle=False)

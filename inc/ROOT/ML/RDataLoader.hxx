@@ -443,14 +443,7 @@ private:
 
    bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
 
-   static constexpr bool AllScalar()
-   {
-      const bool scalar[] = {std::is_arithmetic_v<Columns>...};
-      for (bool s : scalar)
-         if (!s)
-            return false;
-      return true;
-   }
+   static constexpr bool AllScalar() { return Detail::AllOf({std::is_arithmetic_v<Columns>...}); }
 
    void CreateBasketReaders()
    {

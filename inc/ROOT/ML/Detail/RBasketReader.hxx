@@ -9,7 +9,6 @@
 #include <TBranch.h>
 #include <TBufferFile.h>
 #include <TChain.h>
-#include <TChainElement.h>
 #include <TDataType.h>
 #include <TFile.h>
 #include <TLeaf.h>

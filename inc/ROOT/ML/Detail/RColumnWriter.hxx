@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -66,16 +67,20 @@ constexpr bool IsSupportedColumnType()
       return std::is_arithmetic_v<T>;
 }
 
-/// Whether every column type is supported; a loop rather than a fold, which would nest too deep for
-/// thousands of columns.
+/// Whether every flag is set, one per column; a loop rather than a fold, which would nest too deep
+/// for thousands of columns.
+constexpr bool AllOf(std::initializer_list<bool> flags)
+{
+   for (bool flag : flags)
+      if (!flag)
+         return false;
+   return true;
+}
+
 template <typename... Columns>
 constexpr bool AreSupportedColumnTypes()
 {
-   const bool supported[] = {IsSupportedColumnType<Columns>()...};
-   for (bool s : supported)
-      if (!s)
-         return false;
-   return true;
+   return AllOf({IsSupportedColumnType<Columns>()...});
 }
 
 /// Whether `v` is representable in the integer type Dst (no wrapping, no saturation).
