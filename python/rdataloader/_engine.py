@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import shutil
+import tempfile
 import threading
+import time
 import weakref
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -14,11 +18,14 @@ from ._connect.numpy import block_arrays
 from ._errors import translate_cxx_error, with_source
 from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
+from ._piles import PileCache
 from ._spec import LoaderSpec, SplitSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
 _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversampling"}
+#: Mixed into the seed of the draw that scatters a split's entries over its piles.
+_PILE_DRAW = 0x9117E5
 
 
 @atexit.register
@@ -61,8 +68,9 @@ class Engine:
         options.fSplitKey = split.key or ""
         options.fNumFolds = split.n_folds
         options.fFold = split.fold
-        options.fShuffle = spec.shuffle
-        options.fDropRemainder = spec.drop_remainder
+        # The global shuffle reads each split once, in order and whole, and then shuffles and batches it itself.
+        options.fShuffle = spec.shuffle and not spec.global_shuffle
+        options.fDropRemainder = spec.drop_remainder and not spec.global_shuffle
         options.fSeed = spec.seed
         options.fVecPadding = spec.vec_padding
         options.fRank = spec.rank
@@ -85,6 +93,9 @@ class Engine:
         self._active: _Position | None = None
         self._resume: _Position | None = None
         self._stats: dict[int, dict] = {}
+        self._piles: dict[int, PileCache] = {}
+        self._piles_root: Path | None = None
+        self._remove_piles: weakref.finalize | None = None
         self._closed = False
         _live_engines.add(self)
 
@@ -173,9 +184,14 @@ class Engine:
         return int(self._cxx.GetNumEntries(self._splits[split]))
 
     def num_batches(self, split: int) -> int:
+        if self.spec.global_shuffle:
+            entries, batch_size = self.num_entries(split), self.spec.batch_size
+            return entries // batch_size if self.spec.drop_remainder else -(-entries // batch_size)
         return int(self._cxx.GetNumBatches(self._splits[split]))
 
     def last_batch_size(self, split: int) -> int:
+        if self.spec.global_shuffle:
+            return 0 if self.spec.drop_remainder else self.num_entries(split) % self.spec.batch_size
         return int(self._cxx.GetLastBatchSize(self._splits[split]))
 
     def window_batches(self, split: int) -> int:
@@ -201,6 +217,7 @@ class Engine:
         """Adopt ``seed``: the train/validation split is drawn again from it."""
         self._abandon()
         self._cxx.SetSeed(seed)
+        self._piles.clear()
 
     def restore(self, epochs: list[int], position: tuple[int, int] | None) -> None:
         """Set the epoch counters; with ``position``, the next iteration of its split restarts the last
@@ -223,8 +240,6 @@ class Engine:
         this loader."""
         if self._closed:
             raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
-        import time
-
         token = _Position(split, 0)
         with self._lock:
             self._active = token
@@ -239,10 +254,10 @@ class Engine:
         stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
+        source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, token, stats)
         started = time.perf_counter()
         waiting = 0.0
         try:
-            self._cxx.StartEpoch(self._splits[split], skip)
             while True:
                 with self._lock:
                     if self._active is not token:
@@ -252,31 +267,47 @@ class Engine:
                             "before starting the next"
                         )
                 before = time.perf_counter()
-                try:
-                    batch = self._cxx.NextBatch()
-                except Exception as error:
-                    raise with_source(translate_cxx_error(error), self.spec.nodes) from error
+                rows_and_arrays = next(source, None)
                 waiting += time.perf_counter() - before
-                if not batch:
+                if rows_and_arrays is None:
                     break
+                rows, arrays = rows_and_arrays
                 if stats["batches"] == 0:
                     stats["seconds_to_first_batch"] = time.perf_counter() - started
                 stats["batches"] += 1
-                stats["entries"] += int(batch.GetNumRows())
+                stats["entries"] += rows
                 # Consumers that stop after len() batches (Lightning, Keras) never ask past the end.
                 stats["complete"] = stats["batches"] == expected
-                arrays = block_arrays(batch, self.layout)
                 if monitor is not None:
                     monitor.add(arrays[1])
                 token.batches += 1
                 yield arrays
         finally:
+            # Closing the source first lets it see whether this iteration still owns the C++ epoch.
+            source.close()
             stats["seconds"] = time.perf_counter() - started
             stats["seconds_waiting"] = waiting
             with self._lock:
-                current = self._active is token
-                if current:
+                if self._active is token:
                     self._active = None
+            if monitor is not None:
+                stats["label_mix_r"] = monitor.ratio()
+
+    def _engine_batches(self, split: int, skip: int, token: _Position, stats: dict) -> Iterator[tuple[int, list]]:
+        """The batches of a C++ epoch, as ``(rows, arrays)``; its statistics go into ``stats`` at the end."""
+        self._cxx.StartEpoch(self._splits[split], skip)
+        try:
+            while True:
+                try:
+                    batch = self._cxx.NextBatch()
+                except Exception as error:
+                    raise with_source(translate_cxx_error(error), self.spec.nodes) from error
+                if not batch:
+                    return
+                yield int(batch.GetNumRows()), block_arrays(batch, self.layout)
+        finally:
+            with self._lock:
+                current = self._active is token
             # An epoch superseded by another, or cut short by close() at interpreter exit, no longer
             # owns the C++ epoch: its thread and statistics belong to someone else.
             if current:
@@ -287,8 +318,41 @@ class Engine:
                 if self.spec.collections:
                     truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
                     stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}
-            if monitor is not None:
-                stats["label_mix_r"] = monitor.ratio()
+
+    def _cached_batches(self, split: int, skip: int, token: _Position, stats: dict) -> Iterator[tuple[int, list]]:
+        """An epoch of ``shuffle="global"``: the split's pile cache, built by this epoch if it has none."""
+        cache = self._piles.get(split)
+        stats["bytes_read"] = 0
+        if cache is None:
+            started = time.perf_counter()
+            cache = self._build_piles(split, token, stats)
+            stats["seconds_building_cache"] = time.perf_counter() - started
+            epoch = self.num_epochs(split) - 1
+        else:
+            epoch = self.num_epochs(split)
+            self._cxx.SetNumEpochs(self._splits[split], epoch + 1)
+        stats["cache_dir"] = str(cache.directory)
+        stats["cache_bytes"] = cache.nbytes
+        batch_size = self.spec.batch_size
+        for arrays in cache.batches((self.spec.seed, split, epoch), batch_size, self.spec.drop_remainder,
+                                    skip * batch_size):
+            yield _num_rows(arrays), arrays
+
+    def _build_piles(self, split: int, token: _Position, stats: dict) -> PileCache:
+        if self._piles_root is None:
+            self._piles_root = Path(tempfile.mkdtemp(prefix="rdataloader-piles-", dir=self.spec.cache_dir))
+            self._remove_piles = weakref.finalize(self, shutil.rmtree, self._piles_root, ignore_errors=True)
+        directory = self._piles_root / ("train", "validation")[split]
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        pile_entries = self.window_batches(split) * self.spec.batch_size
+        cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
+                          (self.spec.seed, split, _PILE_DRAW), pile_entries * self.spec.row_bytes() // 2)
+        for _, arrays in self._engine_batches(split, 0, token, stats):
+            cache.add(arrays)
+        cache.flush()
+        self._piles[split] = cache
+        return cache
 
     def _has_single_target(self) -> bool:
         return len(self.spec.targets) == 1 and self.spec.targets[0] not in self.spec.max_vec_sizes
@@ -298,6 +362,9 @@ class Engine:
         if not self._closed:
             self._closed = True
             self._abandon()
+            self._piles.clear()
+            if self._remove_piles is not None:
+                self._remove_piles()
 
 
 class _LabelMix:
@@ -325,6 +392,11 @@ class _LabelMix:
         if p <= 0 or p >= 1:
             return None
         return float(means.std() / np.sqrt(p * (1 - p) / self._batch_size))
+
+
+def _num_rows(arrays: list) -> int:
+    first = arrays[0]
+    return len(next(iter(first.values())) if isinstance(first, dict) else first)
 
 
 def _cxx_class_map(values: dict[int, float]):

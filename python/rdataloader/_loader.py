@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Mapping, Sequence
 
@@ -44,8 +45,14 @@ class RDataLoader:
         Column(s) returned as targets ``y``.
     weights : str, optional
         Column returned as per-entry weights ``w``; needs a target.
-    shuffle : bool
-        Shuffle the reading order and the entries, differently in each epoch.
+    shuffle : bool or "global"
+        Shuffle the reading order and the entries, differently in each epoch. ``True`` mixes the entries
+        within the window of ``batches_in_memory`` batches while streaming. ``"global"`` is the exact
+        shuffle: the first epoch of each split copies it, in random piles of about one window each, to
+        local disk (``cache_dir``), and every epoch reads the piles in a new random order and permutes
+        each, so every batch is a uniform sample of the whole split, for sorted datasets of any size.
+        The cache takes as much disk as the split's arrays and is deleted by ``close()`` or when the
+        loader goes away; ``stats()`` gives its directory and size.
     drop_remainder : bool
         Drop the last, incomplete batch of each split.
     set_seed : int
@@ -108,6 +115,9 @@ class RDataLoader:
         disjoint shards of equal size, drawn anew every epoch from the seed (so ``set_seed`` must be
         the same non-zero value in every process). Every rank delivers the same number of batches.
         Taken from ``torch.distributed`` when it is initialised and they are not given.
+    cache_dir : str or path, optional
+        Where ``shuffle="global"`` keeps its piles (a directory of its own is made in it): the system's
+        temporary directory (``TMPDIR``) by default. Prefer a local disk.
     read_threads : int
         Threads decompressing data. Dataframes made straight from a TTree or TChain of files, whose
         loaded columns are plain scalar branches, are read a basket at a time, each thread decompressing
@@ -148,7 +158,7 @@ class RDataLoader:
         vec_padding: float = 0,
         target: str | Sequence[str] | None = None,
         weights: str = "",
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         drop_remainder: bool = True,
         set_seed: int = 0,
         load_eager: bool = False,
@@ -166,6 +176,7 @@ class RDataLoader:
         rank: int | None = None,
         world_size: int | None = None,
         read_threads: int = 2,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         self._spec: LoaderSpec = build_spec(
             rdataframes,
@@ -192,6 +203,7 @@ class RDataLoader:
             sampling_ratio,
             replacement,
             read_threads,
+            cache_dir,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -391,11 +403,14 @@ class RDataLoader:
         Keys: ``entries``, ``batches``, ``seconds``, ``seconds_to_first_batch``,
         ``seconds_waiting`` (time the consumer waited for batches), ``bytes_read`` (by the whole
         process during the epoch), ``entries_from_baskets`` (entries read straight from TTree baskets
-        rather than by RDataFrame's event loop; see ``read_threads``), ``complete``, and, with a single 0/1 target, ``label_mix_r``:
-        the spread of the label fraction across batches relative to a perfect shuffle (about 1 is
-        well mixed; ``sqrt(batch_size)`` means every batch holds one class). With collections,
-        ``truncated_objects``: per collection, the objects beyond ``max_len`` that the delivered
-        entries lost.
+        rather than by RDataFrame's event loop; see ``read_threads``), ``complete``, and, with a
+        single 0/1 target, ``label_mix_r``: the spread of the label fraction across batches relative
+        to a perfect shuffle (about 1 is well mixed; ``sqrt(batch_size)`` means every batch holds one
+        class). With collections, ``truncated_objects``: per collection, the objects beyond
+        ``max_len`` that the delivered entries lost. With ``shuffle="global"``: ``cache_dir`` and
+        ``cache_bytes`` (the piles on disk), and in the epoch that built them
+        ``seconds_building_cache``; ``bytes_read`` counts ROOT files only, so it is 0 in the epochs
+        that read the piles.
         """
         return self._ensure_engine().stats(self._split)
 
@@ -448,7 +463,7 @@ class RDataLoader:
             parts.append(f"target={spec.targets if len(spec.targets) > 1 else spec.targets[0]!r}")
         if spec.weights:
             parts.append(f"weights={spec.weights!r}")
-        parts.append(f"shuffle={spec.shuffle}")
+        parts.append(f"shuffle={'global' if spec.global_shuffle else spec.shuffle}")
         if spec.world_size > 1:
             parts.append(f"rank {spec.rank} of {spec.world_size}")
         return f"RDataLoader({', '.join(parts)})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import secrets
 import sys
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,12 @@ def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, numbers.Integral)):
         raise TypeError(f"{name} must be True or False; got {value!r}")
     return bool(value)
+
+
+def _shuffle(value: Any) -> bool:
+    if isinstance(value, str) and value != "global":
+        raise ValueError(f"shuffle must be True, False or 'global' (the exact shuffle); got {value!r}")
+    return value == "global" or _flag("shuffle", value)
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -82,6 +89,8 @@ class LoaderSpec:
     sampling: Sampling | None = None
     packed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # vector column read -> its scalar features
     read_threads: int = 2
+    global_shuffle: bool = False  # shuffle="global": the exact shuffle through a pile cache on disk
+    cache_dir: str | None = None
 
     @property
     def features(self) -> list[str]:
@@ -198,6 +207,7 @@ def build_spec(
     sampling_ratio=1.0,
     replacement=False,
     read_threads=2,
+    cache_dir=None,
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if isinstance(read_threads, bool) or not isinstance(read_threads, numbers.Integral) or read_threads < 0:
@@ -272,7 +282,7 @@ def build_spec(
         weights=weights,
         batch_size=batch_size,
         batches_in_memory=batches_in_memory,
-        shuffle=_flag("shuffle", shuffle),
+        shuffle=_shuffle(shuffle),
         drop_remainder=_flag("drop_remainder", drop_remainder),
         seed=int(set_seed) or secrets.randbits(63) + 1,
         seed_drawn=set_seed == 0,
@@ -288,7 +298,10 @@ def build_spec(
         sampling=_sampling(sampling_type, sampling_ratio, replacement, targets, max_vec_sizes, class_weights,
                            world_size),
         read_threads=int(read_threads),
+        global_shuffle=shuffle == "global",
+        cache_dir=_cache_dir(cache_dir, shuffle),
     )
+    _check_global_shuffle(spec)
     _check_block_dtypes(spec)
     check_normalize(normalize, spec.features)
     if normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
@@ -364,6 +377,36 @@ def _check_block_dtypes(spec: LoaderSpec) -> None:
                 raise ValueError(
                     f"vec_padding={spec.vec_padding} cannot be stored in column {column!r}'s dtype {dtype}"
                 )
+
+
+def _cache_dir(cache_dir, shuffle) -> str | None:
+    if cache_dir is None:
+        return None
+    if shuffle != "global":
+        raise ValueError("cache_dir is where shuffle='global' keeps its piles; it needs shuffle='global'")
+    path = os.fspath(cache_dir)
+    if not os.path.isdir(path) or not os.access(path, os.W_OK):
+        raise ValueError(f"cache_dir={path!r} is not a writable directory; create it, or leave cache_dir=None "
+                         "for the system's temporary directory")
+    return path
+
+
+def _check_global_shuffle(spec: LoaderSpec) -> None:
+    """The options that the pile cache cannot honour, refused with the way out."""
+    if not spec.global_shuffle:
+        return
+    refusals = [
+        (spec.load_eager, "load_eager=True, which already shuffles the whole split (in memory): choose one"),
+        (spec.sampling is not None, "sampling_type: resampling draws new entries every epoch, but the piles hold "
+                                    "one copy of each; use class_weights instead"),
+        (spec.world_size > 1, "world_size > 1: every rank reads a different shard every epoch; use the streaming "
+                              "shuffle (shuffle=True) with a larger batches_in_memory for distributed training"),
+        (any(c.packed for c in spec.collections), "collections_layout='packed', whose batches vary in size; use "
+                                                  "'padded'"),
+    ]
+    for refused, why in refusals:
+        if refused:
+            raise ValueError(f"shuffle='global' cannot be combined with {why}")
 
 
 def window_batches(spec: LoaderSpec) -> int:

@@ -32,7 +32,7 @@ def _options(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
         "batch_size": spec.batch_size,
         "batches_in_memory": window_batches(spec),
         "load_eager": spec.load_eager,
-        "shuffle": spec.shuffle,
+        "shuffle": "global" if spec.global_shuffle else spec.shuffle,
         "drop_remainder": spec.drop_remainder,
         "split": engine.split.describe(),
         "normalization": list(engine.normalization.shift + engine.normalization.scale)

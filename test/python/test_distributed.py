@@ -111,6 +111,7 @@ def test_any_options_give_equal_disjoint_shards_and_resume_anywhere(three_files,
 RESUME_CASES = {
     "shuffled_with_validation": ({"kwargs": {"batches_in_memory": 2}, "test_size": 0.2}, "train", 7),
     "unshuffled": ({"kwargs": {"shuffle": False, "batches_in_memory": 2}, "test_size": 0.2}, "train", 7),
+    "global_shuffle": ({"kwargs": {"shuffle": "global", "batches_in_memory": 2}, "test_size": 0.2}, "train", 7),
     "whole_split_in_memory": ({"kwargs": {"load_eager": True, "drop_remainder": False}}, "train", 5),
     "filtered": ({"filter": "idx % 3 != 0", "kwargs": {"batches_in_memory": 3}, "test_size": 0.3}, "train", 10),
     "interrupted_in_validation": ({"kwargs": {"batches_in_memory": 2}, "test_size": 0.3}, "validation", 4),

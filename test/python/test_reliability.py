@@ -57,7 +57,7 @@ def expected_indices(files, chosen, filter_name):
     split_by=st.sampled_from(["fraction", "key_hash", "key_folds"]),
     n_folds=st.integers(2, 4),
     fold=st.integers(0, 3),
-    shuffle=st.booleans(),
+    shuffle=st.sampled_from([False, True, "global"]),
     drop_remainder=st.booleans(),
     seed=st.integers(1, 2**40),
 )

@@ -1,0 +1,157 @@
+"""The exact shuffle (``shuffle="global"``): each split copied once into random piles on local disk.
+
+A streaming shuffle mixes entries only within its window, so a dataset sorted by physics process stays
+sorted at the scale of the window. Here the first epoch of a split streams every entry of it, in reading
+order, and appends each entry to one of ``P`` pile files drawn at random, with ``P`` chosen so that a pile
+holds about one window. Every epoch then reads the piles in a new random order and delivers each pile's
+entries in a new random order. A pile is a uniform random sample of the whole split, so each batch is
+too, while memory holds about one pile whatever the size of the dataset. The piles hold the entries as
+delivered (converted and normalised), one fixed-size record per entry.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+
+class _RecordSchema:
+    """How one batch (a list of arrays, the first possibly a dictionary of arrays) maps to one record
+    per entry, and back."""
+
+    def __init__(self, arrays: list) -> None:
+        self._keys = [tuple(a) if isinstance(a, dict) else None for a in arrays]
+        leaves = self._leaves(arrays)
+        self.names = [f"a{i}" for i in range(len(leaves))]
+        self.dtype = np.dtype([(name, leaf.dtype, leaf.shape[1:]) for name, leaf in zip(self.names, leaves)])
+
+    @staticmethod
+    def _leaves(arrays: list) -> list[np.ndarray]:
+        leaves: list[np.ndarray] = []
+        for a in arrays:
+            leaves.extend(a.values() if isinstance(a, dict) else [a])
+        return leaves
+
+    def records(self, arrays: list) -> np.ndarray:
+        leaves = self._leaves(arrays)
+        records = np.empty(len(leaves[0]), dtype=self.dtype)
+        for name, leaf in zip(self.names, leaves):
+            records[name] = leaf
+        return records
+
+    def batch(self, leaves: list[np.ndarray]) -> list:
+        """The nested list of arrays of a batch, from its leaves in record order."""
+        remaining = iter(leaves)
+        return [dict(zip(keys, remaining)) if keys is not None else next(remaining) for keys in self._keys]
+
+
+class PileCache:
+    """The entries of one split, scattered at random over ``num_piles`` files in ``directory``.
+
+    Parameters
+    ----------
+    directory : Path
+        An empty directory that the cache owns.
+    num_piles : int
+        Number of pile files.
+    seed : sequence of int
+        Entropy of the draw of each entry's pile.
+    buffer_bytes : int
+        Entries buffered in memory before they are appended to their piles.
+    """
+
+    def __init__(self, directory: Path, num_piles: int, seed: Sequence[int], buffer_bytes: int) -> None:
+        self.directory = directory
+        self._sizes = np.zeros(num_piles, dtype=np.int64)
+        self._rng = np.random.default_rng(list(seed))
+        self._buffer_bytes = buffer_bytes
+        self._pending: list[list[np.ndarray]] = [[] for _ in range(num_piles)]
+        self._buffered = 0
+        self._schema: _RecordSchema | None = None
+
+    @staticmethod
+    def num_piles(entries: int, pile_entries: int) -> int:
+        return max(1, math.ceil(entries / pile_entries))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes on disk."""
+        return 0 if self._schema is None else int(self._sizes.sum()) * self._schema.dtype.itemsize
+
+    def _path(self, pile: int) -> Path:
+        return self.directory / f"pile{pile:06d}.bin"
+
+    def add(self, arrays: list) -> None:
+        """Scatter the entries of one batch over the piles."""
+        if self._schema is None:
+            self._schema = _RecordSchema(arrays)
+        records = self._schema.records(arrays)
+        piles = self._rng.integers(len(self._pending), size=len(records))
+        order = np.argsort(piles, kind="stable")
+        ends = np.cumsum(np.bincount(piles, minlength=len(self._pending)))
+        by_pile = records[order]
+        start = 0
+        for pile, end in enumerate(ends):
+            if end > start:
+                self._pending[pile].append(by_pile[start:end])
+                start = end
+        self._buffered += records.nbytes
+        if self._buffered >= self._buffer_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the buffered entries to their pile files."""
+        for pile, chunks in enumerate(self._pending):
+            if chunks:
+                with open(self._path(pile), "ab") as file:
+                    for chunk in chunks:
+                        chunk.tofile(file)
+                        self._sizes[pile] += len(chunk)
+                chunks.clear()
+        self._buffered = 0
+
+    def batches(self, seed: Sequence[int], batch_size: int, drop_remainder: bool, skip: int = 0) -> Iterator[list]:
+        """One epoch: the piles in an order drawn from ``seed``, each pile's entries permuted, cut into
+        batches of ``batch_size`` (a batch may span two piles); the first ``skip`` entries are left out."""
+        if self._schema is None:
+            return
+        pending: list[list[np.ndarray]] = []
+        pending_rows = 0
+        for pile in np.random.default_rng(list(seed)).permutation(len(self._sizes)):
+            size = int(self._sizes[pile])
+            if skip >= size:
+                skip -= size
+                continue
+            records = np.fromfile(self._path(pile), dtype=self._schema.dtype)
+            if len(records) != size:
+                raise RuntimeError(
+                    f"the shuffle cache file {self._path(pile)} holds {len(records)} entries instead of {size}: "
+                    "it was changed while the loader used it; create the loader again"
+                )
+            order = np.random.default_rng([*seed, int(pile)]).permutation(size)[skip:]
+            skip = 0
+            start = 0
+            if pending_rows:
+                start = min(batch_size - pending_rows, len(order))
+                pending.append(self._gather(records, order[:start]))
+                pending_rows += start
+                if pending_rows == batch_size:
+                    yield self._join(pending)
+                    pending, pending_rows = [], 0
+            while len(order) - start >= batch_size:
+                yield self._schema.batch(self._gather(records, order[start:start + batch_size]))
+                start += batch_size
+            if start < len(order):
+                pending.append(self._gather(records, order[start:]))
+                pending_rows += len(order) - start
+        if pending_rows and not drop_remainder:
+            yield self._join(pending)
+
+    def _gather(self, records: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+        return [records[name][rows] for name in self._schema.names]
+
+    def _join(self, pieces: list[list[np.ndarray]]) -> list:
+        return self._schema.batch([np.concatenate(parts) for parts in zip(*pieces)])

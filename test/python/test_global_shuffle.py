@@ -1,0 +1,163 @@
+"""``shuffle="global"``: the exact shuffle through a pile cache on local disk. Every entry once per
+epoch, every batch a uniform sample of the split (however sorted the files), bounded memory, determinism,
+the cache's place, size and removal, and the options it refuses."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import pytest
+
+import ROOT
+from conftest import epoch_indices
+
+BATCH = 64
+
+
+def sorted_loader(files, **kwargs):
+    """The sorted signal + background files through a window of two batches, far smaller than the data."""
+    kwargs.setdefault("set_seed", 9)
+    kwargs.setdefault("batches_in_memory", 2)
+    return ROOT.ML.RDataLoader([ROOT.RDataFrame("tree", f) for f in files], batch_size=BATCH,
+                               columns=["idx", "x", "label"], target="label", **kwargs)
+
+
+def epochs(batches, count=2) -> list[list[np.ndarray]]:
+    return [[np.column_stack([x, y]).copy() for x, y in batches] for _ in range(count)]
+
+
+def test_every_batch_is_a_uniform_sample_of_sorted_files(sorted_signal_background):
+    streaming = sorted_loader(sorted_signal_background, shuffle=True)
+    list(streaming.as_numpy())
+    exact = sorted_loader(sorted_signal_background, shuffle="global")
+    for _ in range(2):
+        means = np.array([y.mean() for _, y in exact.as_numpy()])
+        assert exact.stats()["label_mix_r"] < 1.2
+        assert not np.any((means == 0) | (means == 1))
+    # The same window streaming: the files' order shows through.
+    assert streaming.stats()["label_mix_r"] > 4
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_each_entry_once_per_epoch_and_a_new_order_every_epoch(sorted_signal_background, drop_remainder):
+    loader = sorted_loader(sorted_signal_background, shuffle="global", drop_remainder=drop_remainder)
+    batches = loader.as_numpy()
+    orders = [epoch_indices(batches) for _ in range(3)]
+    for order in orders:
+        assert len(order) == len(np.unique(order)) == (3968 if drop_remainder else 4000)
+        assert len(batches) == loader.num_batches == (62 if drop_remainder else 63)
+    if not drop_remainder:
+        assert np.array_equal(np.sort(orders[0]), np.arange(4000))
+        assert loader.last_batch_no_of_rows == 4000 % BATCH
+    else:
+        # The dropped remainder is a different random handful every epoch.
+        assert len({frozenset(np.setdiff1d(np.arange(4000), o)) for o in orders}) == 3
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+
+
+def test_the_same_seed_gives_the_same_batches_and_another_seed_others(sorted_signal_background):
+    first = epochs(sorted_loader(sorted_signal_background, shuffle="global").as_numpy())
+    again = epochs(sorted_loader(sorted_signal_background, shuffle="global").as_numpy())
+    other = epochs(sorted_loader(sorted_signal_background, shuffle="global", set_seed=10).as_numpy(), 1)
+    assert all(np.array_equal(a, b) for e, f in zip(first, again) for a, b in zip(e, f))
+    assert not all(np.array_equal(a, b) for a, b in zip(first[0], other[0]))
+
+
+def test_splits_are_the_streaming_splits_each_read_once(sorted_signal_background):
+    def split_entries(shuffle):
+        train, validation = sorted_loader(sorted_signal_background, shuffle=shuffle,
+                                          drop_remainder=False).train_test_split(0.25)
+        return epoch_indices(train.as_numpy()), epoch_indices(validation.as_numpy()), validation
+
+    train, validation, view = split_entries("global")
+    streamed_train, streamed_validation, _ = split_entries(True)
+    assert len(np.intersect1d(train, validation)) == 0 and len(train) + len(validation) == 4000
+    assert np.array_equal(np.sort(validation), np.sort(streamed_validation))
+    assert np.array_equal(np.sort(train), np.sort(streamed_train))
+    assert view.stats()["cache_dir"].endswith("validation")
+
+
+def test_cache_lives_in_cache_dir_at_the_reported_size_and_is_removed(sorted_signal_background, tmp_path):
+    loader = sorted_loader(sorted_signal_background, shuffle="global", cache_dir=tmp_path)
+    list(loader.as_numpy())
+    first = loader.stats()
+    piles = first["cache_dir"]
+    assert os.path.dirname(os.path.dirname(piles)) == str(tmp_path)
+    # One record per entry: idx (float32 as a feature), x, and the label.
+    assert first["cache_bytes"] == 4000 * 3 * 4 == sum(e.stat().st_size for e in os.scandir(piles))
+    assert first["bytes_read"] > 0 and "seconds_building_cache" in first
+    list(loader.as_numpy())
+    # Later epochs read the piles, not the ROOT files.
+    assert loader.stats()["bytes_read"] == 0 and "seconds_building_cache" not in loader.stats()
+    loader.close()
+    assert os.listdir(tmp_path) == []
+
+    forgotten = sorted_loader(sorted_signal_background, shuffle="global", cache_dir=tmp_path)
+    list(forgotten.as_numpy())
+    assert len(os.listdir(tmp_path)) == 1
+    del forgotten
+    gc.collect()
+    assert os.listdir(tmp_path) == []
+
+
+def test_memory_is_about_one_window_whatever_the_dataset(sorted_signal_background, tmp_path):
+    loader = sorted_loader(sorted_signal_background, shuffle="global", cache_dir=tmp_path, batches_in_memory=4)
+    list(loader.as_numpy())
+    sizes = [e.stat().st_size // 12 for e in os.scandir(loader.stats()["cache_dir"])]
+    # Piles of about one window (4 batches of 64 entries) each: what an epoch holds in memory at once.
+    assert len(sizes) == 4000 // (4 * BATCH) + 1
+    assert sum(sizes) == 4000 and max(sizes) < 2 * 4 * BATCH
+
+
+def test_torch_batches_equal_numpy_batches(sorted_signal_background):
+    torch = pytest.importorskip("torch")
+    numpy_batches = epochs(sorted_loader(sorted_signal_background, shuffle="global").as_numpy(), 1)[0]
+    torch_batches = [torch.column_stack([x, y]) for x, y in
+                     sorted_loader(sorted_signal_background, shuffle="global").as_torch()]
+    assert all(np.array_equal(a, t.numpy()) for a, t in zip(numpy_batches, torch_batches))
+
+
+def test_padded_collections_keep_each_entry_with_its_objects(shared_file):
+    from test_collections import HZZ, check_padded_batches, hzz_expected, hzz_loader
+
+    path = shared_file(HZZ)
+    ref, muons, jets = hzz_expected(path)
+    loader = hzz_loader(path, shuffle="global", batches_in_memory=2, sort_by={"jets": "Jet_E"})
+    seen = check_padded_batches(loader.as_numpy(), ref, muons, jets)
+    assert np.array_equal(np.sort(seen), np.arange(2421)) and not np.array_equal(seen, np.arange(2421))
+
+
+def test_an_error_while_building_the_cache_reaches_the_caller(sorted_signal_background):
+    ROOT.gInterpreter.Declare(
+        "float rdataloader_test_fail_in_cache(Long64_t i) { if (i == 1500) throw std::runtime_error(\"bad entry 1500\"); "
+        "return i; }"
+    )
+    df = ROOT.RDataFrame("tree", sorted_signal_background[0]).Define("bad", "rdataloader_test_fail_in_cache(idx)")
+    loader = ROOT.ML.RDataLoader(df, batch_size=BATCH, columns=["bad"], shuffle="global")
+    with pytest.raises(RuntimeError, match="bad entry 1500"):
+        list(loader.as_numpy())
+    # Nothing half-built is kept: the next epoch builds the cache again and fails the same way.
+    with pytest.raises(RuntimeError, match="bad entry 1500"):
+        list(loader.as_numpy())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"shuffle": "everywhere"}, "True, False or 'global'"),
+    ({"shuffle": "global", "load_eager": True}, "load_eager"),
+    ({"shuffle": "global", "sampling_type": "undersampling"}, "class_weights instead"),
+    ({"shuffle": "global", "world_size": 2, "rank": 0, "set_seed": 1}, "world_size > 1"),
+    ({"cache_dir": "/tmp"}, "needs shuffle='global'"),
+    ({"shuffle": "global", "cache_dir": "/no/such/directory"}, "not a writable directory"),
+])
+def test_refused_options_name_the_way_out(sorted_signal_background, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sorted_loader(sorted_signal_background, **kwargs)
+
+
+def test_packed_collections_are_refused(shared_file):
+    from test_collections import HZZ, hzz_loader
+
+    with pytest.raises(ValueError, match="'packed'"):
+        hzz_loader(shared_file(HZZ), shuffle="global", collections_layout="packed")
