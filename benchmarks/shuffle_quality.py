@@ -75,6 +75,8 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
     (LOADER_NAMES["ours"], "ours", {"batches_in_memory": 100}),
     (LOADER_NAMES["ours"], "ours", {"batches_in_memory": 1000}),
     (LOADER_NAMES["ours"], "ours", {"load_eager": True}),
+    (LOADER_NAMES["ours"], "ours", {"shuffle": "global", "batches_in_memory": 10}),
+    (LOADER_NAMES["ours"], "ours", {"shuffle": "global", "batches_in_memory": None}),
 ]
 
 
@@ -178,8 +180,11 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
         epochs = source.epoch
         stats = None
     else:
+        options = dict(case["options"])
+        mode_shuffle = options.pop("shuffle", True)
         loader = make_loader(
-            case["loader"], dataframes, FEATURES, BATCH_SIZE, shuffle=shuffle, set_seed=SEED, **case["options"]
+            case["loader"], dataframes, FEATURES, BATCH_SIZE, shuffle=mode_shuffle if shuffle else False,
+            set_seed=SEED, **options
         )
         epochs = loader.as_numpy
         stats = getattr(loader, "stats", None)
@@ -188,7 +193,10 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
     bytes_before = ROOT.TFile.GetFileBytesRead()
     first = run_epoch(epochs(), recorder)
     bytes_read = int(ROOT.TFile.GetFileBytesRead() - bytes_before)
+    first_stats = stats() if stats is not None else {}
     result: dict[str, Any] = {
+        "seconds_building_cache": first_stats.get("seconds_building_cache"),
+        "cache_bytes": first_stats.get("cache_bytes"),
         "baseline_rss_mb": baseline,
         "first_epoch": asdict(first),
         "epoch": asdict(run_epoch(epochs())),
@@ -209,12 +217,13 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def mode_label(options: dict[str, Any]) -> str:
-    """The options of a mode for the table: ``batches_in_memory`` or ``load_eager``."""
+    """The options of a mode for the table: ``batches_in_memory``, ``load_eager`` or the global shuffle."""
     if options.get("load_eager"):
         return "load_eager=True"
     if "batches_in_memory" in options:
         value = options["batches_in_memory"]
-        return "default" if value is None else str(value)
+        window = "default" if value is None else str(value)
+        return f'{window}, shuffle="global"' if options.get("shuffle") == "global" else window
     return "–"
 
 

@@ -18,8 +18,8 @@ def _run(script: str, tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
-def _row(table: str, name: str) -> list[str]:
-    rows = [line for line in table.splitlines() if line.startswith(f"| {name} |")]
+def _row(table: str, name: str, mode: str = "") -> list[str]:
+    rows = [line for line in table.splitlines() if line.startswith(f"| {name} | {mode}")]
     assert rows, f"no row {name!r} in:\n{table}"
     return [cell.strip() for cell in rows[0].strip("|").split("|")]
 
@@ -36,3 +36,6 @@ def test_shuffle_quality_quick_mode_reports_the_label_mix(tmp_path):
     out = _run("shuffle_quality.py", tmp_path, "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png"))
     cells = _row(out, "rdataloader")
     assert cells[1] == "default" and float(cells[2]) > 0 and float(cells[3]) > 0, cells  # R, and R from stats()
+    # Ten batches hold an eighth of the data: only the global shuffle mixes the sorted files through them.
+    exact = _row(out, "rdataloader", '10, shuffle="global"')
+    assert float(exact[2]) < 1.5 and float(_row(out, "rdataloader", "10 |")[2]) > 4, (exact, out)
