@@ -26,6 +26,8 @@ _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversampling"}
 #: Mixed into the seed of the draw that scatters a split's entries over its piles.
 _PILE_DRAW = 0x9117E5
+#: Entries held before they are scattered over the piles (see PileCache).
+_PILE_BUFFER_BYTES = 32 * 1024 * 1024
 
 
 @atexit.register
@@ -347,7 +349,7 @@ class Engine:
         directory.mkdir()
         pile_entries = self.window_batches(split) * self.spec.batch_size
         cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
-                          (self.spec.seed, split, _PILE_DRAW), pile_entries * self.spec.row_bytes() // 2)
+                          (self.spec.seed, split, _PILE_DRAW), _PILE_BUFFER_BYTES)
         for _, arrays in self._engine_batches(split, 0, token, stats):
             cache.add(arrays)
         cache.flush()

@@ -60,7 +60,8 @@ class PileCache:
     seed : sequence of int
         Entropy of the draw of each entry's pile.
     buffer_bytes : int
-        Entries buffered in memory before they are appended to their piles.
+        Entries held in memory before they are scattered over the piles: each scatter opens every pile,
+        so it should hold many entries per pile.
     """
 
     def __init__(self, directory: Path, num_piles: int, seed: Sequence[int], buffer_bytes: int) -> None:
@@ -68,8 +69,8 @@ class PileCache:
         self._sizes = np.zeros(num_piles, dtype=np.int64)
         self._rng = np.random.default_rng(list(seed))
         self._buffer_bytes = buffer_bytes
-        self._pending: list[list[np.ndarray]] = [[] for _ in range(num_piles)]
-        self._buffered = 0
+        self._staged: list[np.ndarray] = []
+        self._staged_bytes = 0
         self._schema: _RecordSchema | None = None
 
     @staticmethod
@@ -85,33 +86,30 @@ class PileCache:
         return self.directory / f"pile{pile:06d}.bin"
 
     def add(self, arrays: list) -> None:
-        """Scatter the entries of one batch over the piles."""
+        """Take the entries of one batch; they reach their piles at the next flush."""
         if self._schema is None:
             self._schema = _RecordSchema(arrays)
         records = self._schema.records(arrays)
-        piles = self._rng.integers(len(self._pending), size=len(records))
-        order = np.argsort(piles, kind="stable")
-        ends = np.cumsum(np.bincount(piles, minlength=len(self._pending)))
-        by_pile = records[order]
-        start = 0
-        for pile, end in enumerate(ends):
-            if end > start:
-                self._pending[pile].append(by_pile[start:end])
-                start = end
-        self._buffered += records.nbytes
-        if self._buffered >= self._buffer_bytes:
+        self._staged.append(records)
+        self._staged_bytes += records.nbytes
+        if self._staged_bytes >= self._buffer_bytes:
             self.flush()
 
     def flush(self) -> None:
-        """Append the buffered entries to their pile files."""
-        for pile, chunks in enumerate(self._pending):
-            if chunks:
+        """Scatter the entries taken so far over the piles, appending to each pile's file once."""
+        if not self._staged:
+            return
+        records = np.concatenate(self._staged)
+        self._staged, self._staged_bytes = [], 0
+        piles = self._rng.integers(len(self._sizes), size=len(records))
+        by_pile = records[np.argsort(piles, kind="stable")]
+        start = 0
+        for pile, count in enumerate(np.bincount(piles, minlength=len(self._sizes))):
+            if count:
                 with open(self._path(pile), "ab") as file:
-                    for chunk in chunks:
-                        chunk.tofile(file)
-                        self._sizes[pile] += len(chunk)
-                chunks.clear()
-        self._buffered = 0
+                    by_pile[start:start + count].tofile(file)
+                self._sizes[pile] += count
+                start += count
 
     def batches(self, seed: Sequence[int], batch_size: int, drop_remainder: bool, skip: int = 0) -> Iterator[list]:
         """One epoch: the piles in an order drawn from ``seed``, each pile's entries permuted, cut into
