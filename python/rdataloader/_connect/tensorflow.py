@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from .._layout import Layout
 from . import require
+
+#: Batches handed to TensorFlow per call into the Python generator.
+GROUP = 16
 
 
 def make_dataset(loader, layout: Layout):
@@ -22,14 +27,47 @@ def make_dataset(loader, layout: Layout):
     ]
     if layout.collections:
         signature[0] = _inputs_signature(tf, layout, rows, signature[0])
-    signature = tuple(signature)
+    signature = signature[0] if len(signature) == 1 else tuple(signature)
     numpy_batches = loader.as_numpy()
-
-    dataset = tf.data.Dataset.from_generator(
-        lambda: iter(numpy_batches), output_signature=signature[0] if len(signature) == 1 else signature
-    )
+    if any(c.packed for c in layout.collections):
+        # Packed batches differ in their number of objects, so they cannot be stacked into groups.
+        dataset = tf.data.Dataset.from_generator(lambda: iter(numpy_batches), output_signature=signature)
+    else:
+        grouped = tf.nest.map_structure(lambda s: tf.TensorSpec((None, *s.shape), s.dtype), signature)
+        dataset = tf.data.Dataset.from_generator(lambda: _groups(numpy_batches), output_signature=grouped).unbatch()
     # A known length lets Keras show progress and needs no steps_per_epoch.
     return dataset.apply(tf.data.experimental.assert_cardinality(len(numpy_batches)))
+
+
+def _groups(batches) -> Iterator:
+    """The batches stacked GROUP at a time (a shorter last batch in a group of its own): every element
+    of ``from_generator`` costs a call into Python, so each call hands over GROUP batches at once."""
+    group: list = []
+    for batch in batches:
+        if group and _rows(batch) != _rows(group[0]):
+            yield _stack(group)
+            group = []
+        group.append(batch)
+        if len(group) == GROUP:
+            yield _stack(group)
+            group = []
+    if group:
+        yield _stack(group)
+
+
+def _rows(batch) -> int:
+    first = batch[0] if isinstance(batch, tuple) else batch
+    return len(next(iter(first.values())) if isinstance(first, dict) else first)
+
+
+def _stack(group: list):
+    import numpy as np
+
+    if isinstance(group[0], tuple):
+        return tuple(_stack(list(parts)) for parts in zip(*group))
+    if isinstance(group[0], dict):
+        return {key: np.stack([g[key] for g in group]) for key in group[0]}
+    return np.stack(group)
 
 
 def _inputs_signature(tf, layout: Layout, rows, features) -> dict:
