@@ -2,6 +2,8 @@
 
 Each output is timed on the same loader, epochs interleaved (numpy, torch, tensorflow, numpy, ...)
 so that machine noise hits all three alike; the table gives the median epoch and the ratio to NumPy.
+The last row, "tf.data floor", iterates a ``tf.data.Dataset`` of the same batches already in memory:
+the cost of a Python loop over any dataset, which ``as_tensorflow()`` cannot go below.
 
     python benchmarks/conversion_cost.py [--entries N] [--epochs E] [--input FILE]
 """
@@ -48,12 +50,31 @@ def main() -> None:
                 pass
             if epoch > 0:  # the first round compiles and warms up
                 times[name].append(time.perf_counter() - start)
+    times["tf.data floor"] = _tf_floor(loader, args.epochs)
     reference = statistics.median(times["numpy"])
     print(f"{loader.num_entries} entries, batch 1024, {args.epochs} epochs each, interleaved\n")
     print("| output | median epoch [s] | ratio to NumPy |")
     print("| --- | --- | --- |")
     for name, values in times.items():
-        print(f"| `as_{name}()` | {statistics.median(values):.2f} | {statistics.median(values) / reference:.3f} |")
+        label = name if name == "tf.data floor" else f"`as_{name}()`"
+        print(f"| {label} | {statistics.median(values):.2f} | {statistics.median(values) / reference:.3f} |")
+
+
+def _tf_floor(loader, epochs: int) -> list[float]:
+    """Iterating a ``tf.data.Dataset`` of the same batches already held as tensors: what any dataset
+    costs a Python loop per element, whatever feeds it."""
+    import numpy as np
+    import tensorflow as tf
+
+    batches = [tuple(np.array(a) for a in b) for b in loader.as_numpy()]
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(np.stack(parts) for parts in zip(*batches)))
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for _ in dataset:
+            pass
+        times.append(time.perf_counter() - start)
+    return times
 
 
 if __name__ == "__main__":

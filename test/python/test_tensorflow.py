@@ -67,3 +67,16 @@ def test_keras_fit_trains_over_epochs_with_validation_and_weights(sorted_signal_
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert history.history["val_loss"][-1] < history.history["val_loss"][0]
     assert train.stats()["complete"] and val.stats()["complete"]
+
+
+def test_batches_cross_the_generator_groups_unchanged(clustered_file, monkeypatch):
+    from rdataloader._connect import tensorflow as connect
+
+    # 41 full batches in groups of 16, 16 and 9, then the last batch of 16 entries in a group of its own.
+    monkeypatch.setattr(connect, "GROUP_BATCHES", 16)
+    kwargs = dict(batch_size=24, columns=["idx", "label"], target="label", drop_remainder=False,
+                  dtypes={"idx": "int64"})
+    reference = list(make(clustered_file, **kwargs).as_numpy())
+    got = list(make(clustered_file, **kwargs).as_tensorflow().as_numpy_iterator())
+    assert [len(x) for x, _ in got] == [24] * 41 + [16] == [len(x) for x, _ in reference]
+    assert all(np.array_equal(g[0], r[0]) and np.array_equal(g[1], r[1]) for g, r in zip(got, reference))

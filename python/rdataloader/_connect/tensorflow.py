@@ -7,8 +7,10 @@ from typing import Iterator
 from .._layout import Layout
 from . import require
 
-#: Batches handed to TensorFlow per call into the Python generator.
-GROUP = 16
+#: Batches handed to TensorFlow per call into the Python generator: at most GROUP_BATCHES, and no more
+#: than GROUP_BYTES (each group is copied once more when stacked).
+GROUP_BATCHES = 64
+GROUP_BYTES = 16 * 1024 * 1024
 
 
 def make_dataset(loader, layout: Layout):
@@ -40,19 +42,27 @@ def make_dataset(loader, layout: Layout):
 
 
 def _groups(batches) -> Iterator:
-    """The batches stacked GROUP at a time (a shorter last batch in a group of its own): every element
-    of ``from_generator`` costs a call into Python, so each call hands over GROUP batches at once."""
+    """The batches stacked a group at a time (a shorter last batch in a group of its own): every
+    element of ``from_generator`` costs a call into Python, so each call hands over many batches."""
     group: list = []
+    size = GROUP_BATCHES
     for batch in batches:
         if group and _rows(batch) != _rows(group[0]):
             yield _stack(group)
             group = []
+        if not group:
+            size = max(1, min(GROUP_BATCHES, GROUP_BYTES // max(1, _nbytes(batch))))
         group.append(batch)
-        if len(group) == GROUP:
+        if len(group) == size:
             yield _stack(group)
             group = []
     if group:
         yield _stack(group)
+
+
+def _nbytes(batch) -> int:
+    parts = batch if isinstance(batch, tuple) else (batch,)
+    return sum(sum(a.nbytes for a in p.values()) if isinstance(p, dict) else p.nbytes for p in parts)
 
 
 def _rows(batch) -> int:
