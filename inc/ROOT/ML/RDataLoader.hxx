@@ -8,6 +8,7 @@
 #include "ROOT/ML/Detail/RClassWeights.hxx"
 #include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
+#include "ROOT/ML/Detail/RDeferredForeach.hxx"
 #include "ROOT/ML/Detail/RKeySplit.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
@@ -115,6 +116,7 @@ class RDataLoader {
    Detail::RReadingPlan fPlan;
    /// Per dataframe, its basket reader, or nullptr where its entries go through its event loop.
    std::vector<std::unique_ptr<Detail::RBasketReader>> fBasketReaders;
+   Detail::RDeferredForeach<Columns...> fForeach;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
    /// Statistics written by the loading thread and read by the consumer at any time.
@@ -868,7 +870,8 @@ private:
       // data source that would split it.
       std::mutex mutex;
       std::mutex *shared = node.GetNSlots() > 1 ? &mutex : nullptr;
-      node.Foreach(RSliceAction(visit, window, unit.fWholeLoop, seen, stopped, shared), fColumnNames);
+      RSliceAction action(visit, window, unit.fWholeLoop, seen, stopped, shared);
+      fForeach(node, fColumnNames, Detail::RErasedAction<Columns...>(action));
    }
 };
 
