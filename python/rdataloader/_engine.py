@@ -336,9 +336,8 @@ class Engine:
         stats["cache_dir"] = str(cache.directory)
         stats["cache_bytes"] = cache.nbytes
         batch_size = self.spec.batch_size
-        for arrays in cache.batches((self.spec.seed, split, epoch), batch_size, self.spec.drop_remainder,
-                                    skip * batch_size):
-            yield _num_rows(arrays), arrays
+        yield from cache.batches((self.spec.seed, split, epoch), batch_size, self.spec.drop_remainder,
+                                 skip * batch_size)
 
     def _build_piles(self, split: int, token: _Position, stats: dict) -> PileCache:
         if self._piles_root is None:
@@ -394,11 +393,6 @@ class _LabelMix:
         if p <= 0 or p >= 1:
             return None
         return float(means.std() / np.sqrt(p * (1 - p) / self._batch_size))
-
-
-def _num_rows(arrays: list) -> int:
-    first = arrays[0]
-    return len(next(iter(first.values())) if isinstance(first, dict) else first)
 
 
 def _cxx_class_map(values: dict[int, float]):

@@ -111,9 +111,11 @@ class PileCache:
                 self._sizes[pile] += count
                 start += count
 
-    def batches(self, seed: Sequence[int], batch_size: int, drop_remainder: bool, skip: int = 0) -> Iterator[list]:
-        """One epoch: the piles in an order drawn from ``seed``, each pile's entries permuted, cut into
-        batches of ``batch_size`` (a batch may span two piles); the first ``skip`` entries are left out."""
+    def batches(self, seed: Sequence[int], batch_size: int, drop_remainder: bool,
+                skip: int = 0) -> Iterator[tuple[int, list]]:
+        """One epoch as ``(rows, arrays)``: the piles in an order drawn from ``seed``, each pile's entries
+        permuted, cut into batches of ``batch_size`` (a batch may span two piles); the first ``skip``
+        entries are left out."""
         if self._schema is None:
             return
         pending: list[list[np.ndarray]] = []
@@ -137,16 +139,16 @@ class PileCache:
                 pending.append(self._gather(records, order[:start]))
                 pending_rows += start
                 if pending_rows == batch_size:
-                    yield self._join(pending)
+                    yield batch_size, self._join(pending)
                     pending, pending_rows = [], 0
             while len(order) - start >= batch_size:
-                yield self._schema.batch(self._gather(records, order[start:start + batch_size]))
+                yield batch_size, self._schema.batch(self._gather(records, order[start:start + batch_size]))
                 start += batch_size
             if start < len(order):
                 pending.append(self._gather(records, order[start:]))
                 pending_rows += len(order) - start
         if pending_rows and not drop_remainder:
-            yield self._join(pending)
+            yield pending_rows, self._join(pending)
 
     def _gather(self, records: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
         return [records[name][rows] for name in self._schema.names]

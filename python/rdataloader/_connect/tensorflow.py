@@ -36,48 +36,38 @@ def make_dataset(loader, layout: Layout):
         dataset = tf.data.Dataset.from_generator(lambda: iter(numpy_batches), output_signature=signature)
     else:
         grouped = tf.nest.map_structure(lambda s: tf.TensorSpec((None, *s.shape), s.dtype), signature)
-        dataset = tf.data.Dataset.from_generator(lambda: _groups(numpy_batches), output_signature=grouped).unbatch()
+        dataset = tf.data.Dataset.from_generator(lambda: _groups(tf, numpy_batches), output_signature=grouped)
+        dataset = dataset.unbatch()
     # A known length lets Keras show progress and needs no steps_per_epoch.
     return dataset.apply(tf.data.experimental.assert_cardinality(len(numpy_batches)))
 
 
-def _groups(batches) -> Iterator:
+def _groups(tf, batches) -> Iterator:
     """The batches stacked a group at a time (a shorter last batch in a group of its own): every
     element of ``from_generator`` costs a call into Python, so each call hands over many batches."""
+    import numpy as np
+
+    def rows(batch) -> int:
+        return len(tf.nest.flatten(batch)[0])
+
+    def stack(group: list):
+        return tf.nest.map_structure(lambda *parts: np.stack(parts), *group)
+
     group: list = []
     size = GROUP_BATCHES
     for batch in batches:
-        if group and _rows(batch) != _rows(group[0]):
-            yield _stack(group)
+        if group and rows(batch) != rows(group[0]):
+            yield stack(group)
             group = []
         if not group:
-            size = max(1, min(GROUP_BATCHES, GROUP_BYTES // max(1, _nbytes(batch))))
+            nbytes = sum(a.nbytes for a in tf.nest.flatten(batch))
+            size = max(1, min(GROUP_BATCHES, GROUP_BYTES // max(1, nbytes)))
         group.append(batch)
         if len(group) == size:
-            yield _stack(group)
+            yield stack(group)
             group = []
     if group:
-        yield _stack(group)
-
-
-def _nbytes(batch) -> int:
-    parts = batch if isinstance(batch, tuple) else (batch,)
-    return sum(sum(a.nbytes for a in p.values()) if isinstance(p, dict) else p.nbytes for p in parts)
-
-
-def _rows(batch) -> int:
-    first = batch[0] if isinstance(batch, tuple) else batch
-    return len(next(iter(first.values())) if isinstance(first, dict) else first)
-
-
-def _stack(group: list):
-    import numpy as np
-
-    if isinstance(group[0], tuple):
-        return tuple(_stack(list(parts)) for parts in zip(*group))
-    if isinstance(group[0], dict):
-        return {key: np.stack([g[key] for g in group]) for key in group[0]}
-    return np.stack(group)
+        yield stack(group)
 
 
 def _inputs_signature(tf, layout: Layout, rows, features) -> dict:
