@@ -80,3 +80,13 @@ def test_batches_cross_the_generator_groups_unchanged(clustered_file, monkeypatc
     got = list(make(clustered_file, **kwargs).as_tensorflow().as_numpy_iterator())
     assert [len(x) for x, _ in got] == [24] * 41 + [16] == [len(x) for x, _ in reference]
     assert all(np.array_equal(g[0], r[0]) and np.array_equal(g[1], r[1]) for g, r in zip(got, reference))
+
+
+def test_a_group_holds_at_most_group_bytes(monkeypatch):
+    from rdataloader._connect import tensorflow as connect
+
+    monkeypatch.setattr(connect, "GROUP_BYTES", 3 * 64 * 4)
+    batches = [np.full((64, 1), i, np.float32) for i in range(10)]
+    groups = list(connect._groups(tf, batches))
+    assert [len(g) for g in groups] == [3, 3, 3, 1]
+    assert np.array_equal(np.concatenate(groups), np.stack(batches))
