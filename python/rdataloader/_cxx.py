@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
+from . import _engine_cache
 from ._errors import translate_cxx_error
 from ._paths import include_dir
 
@@ -42,14 +43,23 @@ def cxx_namespace():
 
 
 _engine_classes: dict[tuple[str, ...], object] = {}
+_engine_libraries: dict[tuple[str, ...], str | None] = {}
+
+
+def engine_library(cxx_types: Sequence[str]) -> str | None:
+    """The compiled library that runs the engine of these types in this process, if cling did not compile it."""
+    return _engine_libraries.get(tuple(cxx_types))
 
 
 def engine_class(cxx_types: Sequence[str]):
-    """``ROOT::ML::RDataLoader<cxx_types...>``, compiled once per signature and process."""
+    """``ROOT::ML::RDataLoader<cxx_types...>``, compiled once per signature and process (or loaded from
+    the engine cache, see ``_engine_cache``)."""
     key = tuple(cxx_types)
     with _lock:
         cls = _engine_classes.get(key)
     if cls is None:
+        _load_headers()
+        library = _engine_cache.load(key)
         cls = cxx_namespace().RDataLoader[key]
         # Waiting for the loading thread must not hold the GIL: the consumer may run other Python threads.
         cls.NextBatch.__release_gil__ = True
@@ -60,6 +70,7 @@ def engine_class(cxx_types: Sequence[str]):
         cls.SetSeed.__release_gil__ = True
         with _lock:
             _engine_classes[key] = cls
+            _engine_libraries[key] = None if library is None else str(library)
     return cls
 
 

@@ -86,7 +86,9 @@ class Engine:
             options.fDTypes[name] = getattr(ml.EDType, OUTPUT_DTYPES[dtype])
         for collection in spec.collections:
             options.fCollections.push_back(self._collection_options(ml, collection))
-        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, [t.cxx for t in spec.engine_types], options)
+        cxx_types = [t.cxx for t in spec.engine_types]
+        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, cxx_types, options)
+        self._library = _cxx.engine_library(cxx_types)
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
         self.normalization = self._normalize(spec.normalize)
@@ -253,7 +255,8 @@ class Engine:
             self._cxx.SetNumEpochs(self._splits[split], self.num_epochs(split) - 1)
         skip = token.batches
         expected = self.num_batches(split) - skip
-        stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0}
+        stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0,
+                 "engine_library": self._library}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
         source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, token, stats)

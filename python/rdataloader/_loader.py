@@ -411,6 +411,8 @@ class RDataLoader:
         ``cache_bytes`` (the piles on disk), and in the epoch that built them
         ``seconds_building_cache``; ``bytes_read`` counts ROOT files only, so it is 0 in the epochs
         that read the piles.
+        ``engine_library``: the compiled engine this loader runs, loaded from the engine cache
+        (``RDATALOADER_ENGINE_CACHE``), or None where cling compiled the engine in this process.
         """
         return self._ensure_engine().stats(self._split)
 

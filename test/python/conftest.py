@@ -3,12 +3,19 @@ CMS open-data files."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import ROOT
+from rdataloader import _engine_cache
+
+# Every process of the suite compiles its engines with cling (test_engine_cache.py turns the cache on for its
+# own processes): a background compiler per new signature would only slow the suite down.
+os.environ[_engine_cache.ENVIRONMENT_VARIABLE] = ""
+
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="run long versions of the soak tests")

@@ -193,25 +193,9 @@ public:
 
    /// Several dataframes with the same columns (for example one per physics process) form one dataset.
    RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
-               const RDataLoaderOptions &options = {})
-      : fNodes(std::move(dfs)), fNumInputs(fNodes.size()), fColumnNames(columns), fOptions(options)
-   {
-      CheckOptions();
-      AssignCollections();
-      AssignSlots();
-      if (fOptions.fSplitKey.empty()) {
-         fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
-      } else {
-         SplitNodesByKey();
-         fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
-      }
-      CreateBasketReaders();
-      PlanResampling();
-      // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
-      ROOT::EnableThreadSafety();
-   }
+               const RDataLoaderOptions &options = {});
 
-   ~RDataLoader() { StopEpoch(); }
+   ~RDataLoader();
    RDataLoader(const RDataLoader &) = delete;
    RDataLoader &operator=(const RDataLoader &) = delete;
 
@@ -224,42 +208,14 @@ public:
    /// \param skipBatches batches of the epoch not to deliver, at most GetNumBatches(split): the epoch
    ///        then delivers the rest, bit for bit as an epoch started without skipping would. The
    ///        shuffle windows that hold only skipped batches are not read.
-   void StartEpoch(ESplit split, std::uint64_t skipBatches = 0)
-   {
-      if (skipBatches > GetNumBatches(split))
-         throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
-                                     " batches of an epoch of " + std::to_string(GetNumBatches(split)));
-      StopEpoch();
-      const auto epoch = fEpochs[static_cast<int>(split)]++;
-      fQueue = std::make_shared<RBatchQueue>(GetWindowBatches(split));
-      fStats = std::make_shared<RStatsRecord>();
-      fThread = std::thread([this, split, epoch, skipBatches, queue = fQueue, stats = fStats] {
-         try {
-            Produce(split, epoch, skipBatches, *queue, *stats);
-            queue->Finish();
-         } catch (...) {
-            queue->Fail(std::current_exception());
-         }
-      });
-   }
+   void StartEpoch(ESplit split, std::uint64_t skipBatches = 0);
 
    /// The next batch of the running epoch, or nullptr when it is over. Blocks until one is ready;
    /// rethrows, in the caller's thread, an error raised on the loading thread.
-   std::shared_ptr<RBatch> NextBatch()
-   {
-      if (!fQueue)
-         throw std::logic_error("ROOT::ML::RDataLoader: no epoch is running; call StartEpoch() or iterate Train()");
-      return fQueue->Pop();
-   }
+   std::shared_ptr<RBatch> NextBatch();
 
    /// Stops the loading thread (within one event-loop step) and frees the batches it still holds.
-   void StopEpoch()
-   {
-      if (fQueue)
-         fQueue->Close();
-      if (fThread.joinable())
-         fThread.join();
-   }
+   void StopEpoch();
 
    /// Entries this process reads in an epoch of `split`: its shard, which is the whole split when
    /// fWorldSize is 1. The last (entries of the split) % fWorldSize entries of each epoch's order, which
@@ -283,58 +239,17 @@ public:
    }
    /// Count, mean, spread and range of every feature element over the entries of `split`, in one pass
    /// over the data (padding of vector columns is not counted). Runs on the calling thread.
-   std::vector<RRunningStatistics> ComputeFeatureStatistics(ESplit split = ESplit::kTrain)
-   {
-      StopEpoch();
-      std::vector<RRunningStatistics> elements(fLayout[static_cast<int>(EBlock::kFeatures)].fWidth);
-      RAccumulate accumulate(fSlots, elements);
-      for (const auto &slice : fPlan.GetSlices(split))
-         VisitSlice(slice, RVisitor(accumulate));
-      return elements;
-   }
+   std::vector<RRunningStatistics> ComputeFeatureStatistics(ESplit split = ESplit::kTrain);
 
    /// Normalises the features from the next epoch on: element i becomes (value - shift[i]) * scale[i].
    /// Both vectors have one entry per feature element (see ComputeFeatureStatistics()).
-   void SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale)
-   {
-      const auto &features = fLayout[static_cast<int>(EBlock::kFeatures)];
-      if (shift.size() != features.fWidth || scale.size() != features.fWidth)
-         throw std::invalid_argument("ROOT::ML::RDataLoader: a feature transform needs " +
-                                     std::to_string(features.fWidth) + " shifts and scales, one per feature element");
-      if (features.fDType != EDType::kFloat32 && features.fDType != EDType::kFloat64)
-         throw std::invalid_argument("ROOT::ML::RDataLoader: normalised features must have a floating-point dtype");
-      StopEpoch();
-      for (auto &slot : fSlots) {
-         if (slot.fBlock != EBlock::kFeatures)
-            continue;
-         slot.fShift.assign(shift.begin() + slot.fOffset, shift.begin() + slot.fOffset + slot.fWidth);
-         slot.fScale.assign(scale.begin() + slot.fOffset, scale.begin() + slot.fOffset + slot.fWidth);
-      }
-   }
+   void SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale);
 
    /// How many entries of `split` carry each class label (the single target, whole numbers).
-   std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain)
-   {
-      if (fLabelColumn == kNoColumn)
-         throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted or fSampling");
-      StopEpoch();
-      std::map<std::int64_t, std::uint64_t> counts;
-      RCountClasses count(fLabelColumn, counts);
-      for (const auto &slice : fPlan.GetSlices(split))
-         VisitSlice(slice, RVisitor(count));
-      return counts;
-   }
+   std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain);
 
    /// From the next epoch on, the weights tensor holds weights[class of label] x the event weight.
-   void SetClassWeights(std::map<std::int64_t, double> weights)
-   {
-      if (fLabelColumn == kNoColumn)
-         throw std::logic_error("ROOT::ML::RDataLoader: class weights need fClassWeighted");
-      if (weights.empty())
-         throw std::invalid_argument("ROOT::ML::RDataLoader: no class weights given");
-      StopEpoch();
-      fClassWeights.SetWeights(std::move(weights));
-   }
+   void SetClassWeights(std::map<std::int64_t, double> weights);
 
    /// Batches in the shuffle window of `split` (and in the queue of finished batches).
    std::uint64_t GetWindowBatches(ESplit split) const
@@ -346,20 +261,10 @@ public:
    /// Epochs started so far for `split`.
    std::uint64_t GetNumEpochs(ESplit split) const { return fEpochs[static_cast<int>(split)]; }
    /// Sets the epochs started so far for `split`: the next StartEpoch() runs epoch number `epochs`.
-   void SetNumEpochs(ESplit split, std::uint64_t epochs)
-   {
-      StopEpoch();
-      fEpochs[static_cast<int>(split)] = epochs;
-   }
+   void SetNumEpochs(ESplit split, std::uint64_t epochs);
    /// Replaces fSeed and draws the train/validation split again, as a loader built with `seed` would
    /// have: for resuming, in a loader whose seed was drawn at random, a run saved with that seed.
-   void SetSeed(std::uint64_t seed)
-   {
-      StopEpoch();
-      fOptions.fSeed = seed;
-      fPlan.DrawSplit(fOptions.fValidationSplit, seed);
-      PlanResampling();
-   }
+   void SetSeed(std::uint64_t seed);
    /// With fSampling: for each class label of the training split, its entries and the entries an
    /// epoch delivers (copies included).
    const std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> &GetResampledClasses() const
@@ -874,6 +779,143 @@ private:
       fForeach(node, fColumnNames, Detail::RErasedAction<Columns...>(action));
    }
 };
+
+// The members that do the work are defined outside the class, so that they are not inline: where an
+// explicit instantiation declaration (`extern template class RDataLoader<...>;`) says that a library
+// holds an instantiation, a compiler (or cling) then calls the library's code instead of instantiating
+// and compiling its own. rdataloader's Python engine cache relies on it to skip cling's compilation.
+
+template <typename... Columns>
+RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
+                                     const RDataLoaderOptions &options)
+   : fNodes(std::move(dfs)), fNumInputs(fNodes.size()), fColumnNames(columns), fOptions(options)
+{
+   CheckOptions();
+   AssignCollections();
+   AssignSlots();
+   if (fOptions.fSplitKey.empty()) {
+      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
+   } else {
+      SplitNodesByKey();
+      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
+   }
+   CreateBasketReaders();
+   PlanResampling();
+   // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
+   ROOT::EnableThreadSafety();
+}
+
+template <typename... Columns>
+RDataLoader<Columns...>::~RDataLoader()
+{
+   StopEpoch();
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::StartEpoch(ESplit split, std::uint64_t skipBatches)
+{
+   if (skipBatches > GetNumBatches(split))
+      throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
+                                  " batches of an epoch of " + std::to_string(GetNumBatches(split)));
+   StopEpoch();
+   const auto epoch = fEpochs[static_cast<int>(split)]++;
+   fQueue = std::make_shared<RBatchQueue>(GetWindowBatches(split));
+   fStats = std::make_shared<RStatsRecord>();
+   fThread = std::thread([this, split, epoch, skipBatches, queue = fQueue, stats = fStats] {
+      try {
+         Produce(split, epoch, skipBatches, *queue, *stats);
+         queue->Finish();
+      } catch (...) {
+         queue->Fail(std::current_exception());
+      }
+   });
+}
+
+template <typename... Columns>
+std::shared_ptr<RBatch> RDataLoader<Columns...>::NextBatch()
+{
+   if (!fQueue)
+      throw std::logic_error("ROOT::ML::RDataLoader: no epoch is running; call StartEpoch() or iterate Train()");
+   return fQueue->Pop();
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::StopEpoch()
+{
+   if (fQueue)
+      fQueue->Close();
+   if (fThread.joinable())
+      fThread.join();
+}
+
+template <typename... Columns>
+std::vector<RRunningStatistics> RDataLoader<Columns...>::ComputeFeatureStatistics(ESplit split)
+{
+   StopEpoch();
+   std::vector<RRunningStatistics> elements(fLayout[static_cast<int>(EBlock::kFeatures)].fWidth);
+   RAccumulate accumulate(fSlots, elements);
+   for (const auto &slice : fPlan.GetSlices(split))
+      VisitSlice(slice, RVisitor(accumulate));
+   return elements;
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale)
+{
+   const auto &features = fLayout[static_cast<int>(EBlock::kFeatures)];
+   if (shift.size() != features.fWidth || scale.size() != features.fWidth)
+      throw std::invalid_argument("ROOT::ML::RDataLoader: a feature transform needs " +
+                                  std::to_string(features.fWidth) + " shifts and scales, one per feature element");
+   if (features.fDType != EDType::kFloat32 && features.fDType != EDType::kFloat64)
+      throw std::invalid_argument("ROOT::ML::RDataLoader: normalised features must have a floating-point dtype");
+   StopEpoch();
+   for (auto &slot : fSlots) {
+      if (slot.fBlock != EBlock::kFeatures)
+         continue;
+      slot.fShift.assign(shift.begin() + slot.fOffset, shift.begin() + slot.fOffset + slot.fWidth);
+      slot.fScale.assign(scale.begin() + slot.fOffset, scale.begin() + slot.fOffset + slot.fWidth);
+   }
+}
+
+template <typename... Columns>
+std::map<std::int64_t, std::uint64_t> RDataLoader<Columns...>::CountClasses(ESplit split)
+{
+   if (fLabelColumn == kNoColumn)
+      throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted or fSampling");
+   StopEpoch();
+   std::map<std::int64_t, std::uint64_t> counts;
+   RCountClasses count(fLabelColumn, counts);
+   for (const auto &slice : fPlan.GetSlices(split))
+      VisitSlice(slice, RVisitor(count));
+   return counts;
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetClassWeights(std::map<std::int64_t, double> weights)
+{
+   if (fLabelColumn == kNoColumn)
+      throw std::logic_error("ROOT::ML::RDataLoader: class weights need fClassWeighted");
+   if (weights.empty())
+      throw std::invalid_argument("ROOT::ML::RDataLoader: no class weights given");
+   StopEpoch();
+   fClassWeights.SetWeights(std::move(weights));
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetNumEpochs(ESplit split, std::uint64_t epochs)
+{
+   StopEpoch();
+   fEpochs[static_cast<int>(split)] = epochs;
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetSeed(std::uint64_t seed)
+{
+   StopEpoch();
+   fOptions.fSeed = seed;
+   fPlan.DrawSplit(fOptions.fValidationSplit, seed);
+   PlanResampling();
+}
 
 } // namespace ML
 } // namespace ROOT

@@ -1,0 +1,167 @@
+"""The engine cache: engines compiled by the system compiler, loaded by later processes instead of being
+compiled by cling; each case runs the loader in fresh processes, as a user's successive runs would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rdataloader import _engine_cache
+
+#: The loader's engine signature over the conftest files with these columns (label last, as a target).
+COLUMNS = ["idx", "x", "y", "label"]
+CXX_TYPES = ["Long64_t", "Float_t", "Float_t", "Int_t"]
+
+#: One process: two shuffled epochs with a validation split and a filter-free TTree (read from baskets),
+#: written to OUT; prints the engine library the loader reports, and the file mapped at the address of
+#: the engine's NextBatch (the library, when cling took the compiled code rather than its own).
+WORKER = textwrap.dedent(
+    """
+    import json, sys, warnings
+    import numpy as np
+    import ROOT
+
+    path, out = sys.argv[1], sys.argv[2]
+    df = ROOT.RDataFrame("tree", path)
+    train, validation = ROOT.ML.RDataLoader(
+        df, batch_size=32, columns=["idx", "x", "y", "label"], target="label", set_seed=11, batches_in_memory=3,
+        drop_remainder=False,
+    ).train_test_split(0.3)
+    arrays = {}
+    for epoch in range(2):
+        for name, split in (("train", train), ("validation", validation)):
+            batches = list(split.as_numpy())
+            arrays[f"{name}{epoch}_x"] = np.concatenate([x for x, _ in batches])
+            arrays[f"{name}{epoch}_y"] = np.concatenate([y for _, y in batches])
+    np.savez(out, **arrays)
+    engine = "ROOT::ML::RDataLoader<" + ", ".join(sys.argv[3:]) + ">"
+    address = ROOT.gInterpreter.Calc(
+        "[]{ auto f = &" + engine + "::NextBatch; void *p; std::memcpy(&p, &f, sizeof p); return (long)p; }()")
+    mapped = None
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        low, high = (int(v, 16) for v in fields[0].split("-"))
+        if low <= address < high:
+            mapped = fields[5] if len(fields) > 5 else None
+    print(json.dumps({"engine_library": train.stats()["engine_library"], "next_batch_in": mapped}))
+    """
+)
+
+
+def run_worker(path: str, out: Path, cache: Path | None, **environment) -> dict:
+    env = dict(os.environ, **environment)
+    env[_engine_cache.ENVIRONMENT_VARIABLE] = "" if cache is None else str(cache)
+    result = subprocess.run([sys.executable, "-c", WORKER, path, str(out), *CXX_TYPES], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return {"report": json.loads(result.stdout.strip().splitlines()[-1]), "stderr": result.stderr,
+            "arrays": dict(np.load(out))}
+
+
+def library_path(cache: Path) -> Path:
+    return cache / f"{_engine_cache.library_name(CXX_TYPES, _engine_cache.compile_command())}.so"
+
+
+def wait_for(condition, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the background build did not finish in time"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def compiled_cache(tmp_path_factory) -> Path:
+    """A cache holding the engine of CXX_TYPES, compiled in this process (not loaded here)."""
+    cache = tmp_path_factory.mktemp("engine-cache")
+    library = _engine_cache.build(CXX_TYPES, cache, _engine_cache.compile_command())
+    assert library == library_path(cache) and library.is_file()
+    return cache
+
+
+def test_a_cached_engine_runs_the_compiled_code_and_delivers_what_cling_does(compiled_cache, clustered_file,
+                                                                            tmp_path):
+    compiled = run_worker(clustered_file, tmp_path / "compiled.npz", compiled_cache)
+    jitted = run_worker(clustered_file, tmp_path / "jitted.npz", None)
+    library = str(library_path(compiled_cache))
+    assert compiled["report"] == {"engine_library": library, "next_batch_in": library}
+    assert jitted["report"]["engine_library"] is None and jitted["report"]["next_batch_in"] != library
+    assert compiled["arrays"].keys() == jitted["arrays"].keys()
+    for name, array in jitted["arrays"].items():
+        assert np.array_equal(compiled["arrays"][name], array), name
+    # The epochs are real: every entry once per epoch across the splits, in a new order each epoch.
+    arrays = compiled["arrays"]
+    for epoch in range(2):
+        seen = np.concatenate([arrays[f"train{epoch}_x"][:, 0], arrays[f"validation{epoch}_x"][:, 0]])
+        assert np.array_equal(np.sort(seen), np.arange(1000))
+    assert not np.array_equal(arrays["train0_x"], arrays["train1_x"])
+
+
+def test_a_missing_engine_is_compiled_in_the_background_for_the_next_process(clustered_file, tmp_path):
+    cache = tmp_path / "cache"
+    first = run_worker(clustered_file, tmp_path / "first.npz", cache)
+    assert first["report"]["engine_library"] is None
+    library = library_path(cache)
+    wait_for(lambda: library.is_file() and not library.with_suffix(".building").exists())
+    second = run_worker(clustered_file, tmp_path / "second.npz", cache)
+    assert second["report"] == {"engine_library": str(library), "next_batch_in": str(library)}
+    for name, array in first["arrays"].items():
+        assert np.array_equal(second["arrays"][name], array), name
+
+
+def test_a_failed_compilation_is_logged_and_not_tried_again(clustered_file, tmp_path):
+    cache = tmp_path / "cache"
+    failing = shutil.which("false")
+    first = run_worker(clustered_file, tmp_path / "first.npz", cache, CXX=failing)
+    assert first["report"]["engine_library"] is None
+    names = lambda: sorted(p.name for p in cache.iterdir())  # noqa: E731
+    wait_for(lambda: any(n.endswith(".log") for n in names()) and not any(n.endswith(".building") for n in names()))
+    before = names()
+    second = run_worker(clustered_file, tmp_path / "second.npz", cache, CXX=failing)
+    assert second["report"]["engine_library"] is None
+    time.sleep(1)
+    assert names() == before and not any(n.endswith(".so") for n in before)
+
+
+def test_an_unusable_library_is_reported_and_cling_compiles_the_engine(clustered_file, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    library_path(cache).write_bytes(b"not a shared library")
+    run = run_worker(clustered_file, tmp_path / "run.npz", cache)
+    assert run["report"]["engine_library"] is None
+    assert "could not be used; cling compiles the engine instead" in run["stderr"]
+    assert np.array_equal(np.sort(np.concatenate([run["arrays"]["train0_x"][:, 0],
+                                                  run["arrays"]["validation0_x"][:, 0]])), np.arange(1000))
+
+
+def test_the_library_name_follows_types_headers_and_compiler(tmp_path, monkeypatch):
+    command = _engine_cache.compile_command()
+    name = _engine_cache.library_name(CXX_TYPES, command)
+    assert name == _engine_cache.library_name(list(CXX_TYPES), list(command))
+    assert name != _engine_cache.library_name(CXX_TYPES[:-1] + ["Long64_t"], command)
+    assert name != _engine_cache.library_name(CXX_TYPES, command + ["-O3"])
+    headers = tmp_path / "include"
+    shutil.copytree(_engine_cache.include_dir(), headers)
+    monkeypatch.setattr(_engine_cache, "include_dir", lambda: headers)
+    assert _engine_cache.library_name(CXX_TYPES, command) == name
+    batch_header = headers / "ROOT" / "ML" / "RBatch.hxx"
+    batch_header.write_text(batch_header.read_text() + "\n")
+    assert _engine_cache.library_name(CXX_TYPES, command) != name
+
+
+def test_the_cache_location_and_turning_it_off(monkeypatch, tmp_path):
+    monkeypatch.delenv(_engine_cache.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _engine_cache.cache_dir() == tmp_path / "rdataloader"
+    monkeypatch.setenv(_engine_cache.ENVIRONMENT_VARIABLE, str(tmp_path / "engines"))
+    assert _engine_cache.cache_dir() == tmp_path / "engines"
+    monkeypatch.setenv(_engine_cache.ENVIRONMENT_VARIABLE, "")
+    assert _engine_cache.cache_dir() is None
