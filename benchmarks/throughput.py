@@ -8,6 +8,8 @@ once through TTree, without building batches: the I/O limit of a loader built on
 
 Sections: the main comparison (zlib and LZ4 files), eager loading, a filtered dataframe, a
 consumer training a small MLP, and (with ``--scaling``) 5/20/100 columns and 0.5M/2M/8M entries.
+Our loader runs its engine from an engine cache of this run's own, compiled before the
+measurements, except in the "first run" row (cache off: cling compiles the engine).
 
     python benchmarks/throughput.py                              # full run, about 25 minutes
     python benchmarks/throughput.py --entries 20000 --quick      # smoke test, about 1 minute

@@ -21,12 +21,13 @@ from rdataloader import _engine_cache
 COLUMNS = ["idx", "x", "y", "label"]
 CXX_TYPES = ["Long64_t", "Float_t", "Float_t", "Int_t"]
 
-#: One process: two shuffled epochs with a validation split and a filter-free TTree (read from baskets),
-#: written to OUT; prints the engine library the loader reports, and the file mapped at the address of
-#: the engine's NextBatch (the library, when cling took the compiled code rather than its own).
+#: One process: two shuffled epochs with a validation split of a TTree (read from baskets) and one epoch
+#: of the same TTree filtered (read by the event loop), written to OUT. Prints the engine library the
+#: loader reports, and the file mapped at the address of the engine's NextBatch: the library, when cling
+#: calls the compiled code rather than its own.
 WORKER = textwrap.dedent(
     """
-    import json, sys, warnings
+    import json, sys
     import numpy as np
     import ROOT
 
@@ -42,6 +43,10 @@ WORKER = textwrap.dedent(
             batches = list(split.as_numpy())
             arrays[f"{name}{epoch}_x"] = np.concatenate([x for x, _ in batches])
             arrays[f"{name}{epoch}_y"] = np.concatenate([y for _, y in batches])
+    # A filtered dataframe takes the event loop, which the library holds compiled too.
+    filtered = ROOT.ML.RDataLoader(df.Filter("idx % 3 != 0"), batch_size=32, columns=["idx", "x", "y", "label"],
+                                   target="label", set_seed=11, drop_remainder=False)
+    arrays["filtered_x"] = np.concatenate([x for x, _ in filtered.as_numpy()])
     np.savez(out, **arrays)
     engine = "ROOT::ML::RDataLoader<" + ", ".join(sys.argv[3:]) + ">"
     address = ROOT.gInterpreter.Calc(
@@ -103,6 +108,7 @@ def test_a_cached_engine_runs_the_compiled_code_and_delivers_what_cling_does(com
         seen = np.concatenate([arrays[f"train{epoch}_x"][:, 0], arrays[f"validation{epoch}_x"][:, 0]])
         assert np.array_equal(np.sort(seen), np.arange(1000))
     assert not np.array_equal(arrays["train0_x"], arrays["train1_x"])
+    assert np.array_equal(np.sort(arrays["filtered_x"][:, 0]), [i for i in range(1000) if i % 3])
 
 
 def test_a_missing_engine_is_compiled_in_the_background_for_the_next_process(clustered_file, tmp_path):
