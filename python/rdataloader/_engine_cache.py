@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ._paths import include_dir
 
@@ -49,14 +49,14 @@ def compile_command() -> list[str] | None:
     """The compiler command for an engine library, without source and output; None without a compiler."""
     import ROOT
 
-    compiler = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
-    if not compiler or not shutil.which(compiler):
+    compiler = shutil.which(os.environ.get("CXX") or "c++")
+    if compiler is None:
         return None
     # The language standard must be ROOT's own, as ACLiC uses it.
     standard = re.search(r"-std=\S+", str(ROOT.gSystem.GetMakeSharedLib()))
     library_dir = str(ROOT.gROOT.GetLibDir())
     return [
-        shutil.which(compiler), standard.group(0) if standard else "-std=c++17",
+        compiler, standard.group(0) if standard else "-std=c++17",
         "-O2", "-DNDEBUG", "-fPIC", "-shared", "-pthread", "-fsigned-char", "-fsized-deallocation", "-w",
         f"-I{ROOT.gROOT.GetIncludeDir()}", f"-I{include_dir()}",
         f"-L{library_dir}", f"-Wl,-rpath,{library_dir}", *(f"-l{name}" for name in _ROOT_LIBRARIES),
@@ -97,7 +97,7 @@ def _compile(source: Path, library: Path, command: Sequence[str]) -> Path:
     # Written under another name first: a process loading the cache never sees half a library.
     partial = library.with_suffix(f".so.{os.getpid()}")
     try:
-        result = subprocess.run([*command, str(source), "-o", str(partial)], capture_output=True, text=True)
+        result = subprocess.run([*command, str(source), "-o", str(partial)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             library.with_suffix(".log").write_text(result.stdout + result.stderr)
             raise RuntimeError(f"compiling {source} failed; the compiler's messages are in {library.with_suffix('.log')}")
@@ -149,16 +149,19 @@ def _start_build(cxx_types: Sequence[str], directory: Path, name: str, command: 
         marker.touch(exist_ok=False)
     except OSError:
         return  # being built by another process, or the cache is not writable: nothing to do
-    source = _write_source(cxx_types, directory / name)
-    _background_builds.append(
-        subprocess.Popen(
-            [sys.executable, "-m", __name__, str(source), str(marker), *command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+    try:
+        source = _write_source(cxx_types, directory / name)
+        _background_builds.append(
+            subprocess.Popen(
+                [sys.executable, "-m", __name__, str(source), str(marker), *command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         )
-    )
+    except OSError:
+        marker.unlink(missing_ok=True)  # a full disk, say: the loader runs on cling's engine all the same
 
 
 def _main(arguments: list[str]) -> None:

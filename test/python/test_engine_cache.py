@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from rdataloader import _engine_cache
 
 #: The loader's engine signature over the conftest files with these columns (label last, as a target).
@@ -66,7 +65,7 @@ def run_worker(path: str, out: Path, cache: Path | None, **environment) -> dict:
     env = dict(os.environ, **environment)
     env[_engine_cache.ENVIRONMENT_VARIABLE] = "" if cache is None else str(cache)
     result = subprocess.run([sys.executable, "-c", WORKER, path, str(out), *CXX_TYPES], capture_output=True,
-                            text=True, env=env, timeout=300)
+                            text=True, env=env, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     return {"report": json.loads(result.stdout.strip().splitlines()[-1]), "stderr": result.stderr,
             "arrays": dict(np.load(out))}
@@ -128,7 +127,7 @@ def test_a_failed_compilation_is_logged_and_not_tried_again(clustered_file, tmp_
     failing = shutil.which("false")
     first = run_worker(clustered_file, tmp_path / "first.npz", cache, CXX=failing)
     assert first["report"]["engine_library"] is None
-    names = lambda: sorted(p.name for p in cache.iterdir())  # noqa: E731
+    names = lambda: sorted(p.name for p in cache.iterdir())
     wait_for(lambda: any(n.endswith(".log") for n in names()) and not any(n.endswith(".building") for n in names()))
     before = names()
     second = run_worker(clustered_file, tmp_path / "second.npz", cache, CXX=failing)
