@@ -42,13 +42,13 @@ def cxx_namespace():
     return cppyy.gbl.ROOT.ML
 
 
-_engine_classes: dict[tuple[str, ...], object] = {}
-_engine_libraries: dict[tuple[str, ...], str | None] = {}
+#: Per signature: the engine class, and the compiled library that runs it (None where cling compiled it).
+_engines: dict[tuple[str, ...], tuple[object, str | None]] = {}
 
 
 def engine_library(cxx_types: Sequence[str]) -> str | None:
     """The compiled library that runs the engine of these types in this process, if cling did not compile it."""
-    return _engine_libraries.get(tuple(cxx_types))
+    return _engines[tuple(cxx_types)][1]
 
 
 def engine_class(cxx_types: Sequence[str]):
@@ -56,11 +56,11 @@ def engine_class(cxx_types: Sequence[str]):
     the engine cache, see ``_engine_cache``)."""
     key = tuple(cxx_types)
     with _lock:
-        cls = _engine_classes.get(key)
+        cls, _ = _engines.get(key, (None, None))
     if cls is None:
-        _load_headers()
+        ml = cxx_namespace()
         library = _engine_cache.load(key)
-        cls = cxx_namespace().RDataLoader[key]
+        cls = ml.RDataLoader[key]
         # Waiting for the loading thread must not hold the GIL: the consumer may run other Python threads.
         cls.NextBatch.__release_gil__ = True
         cls.StartEpoch.__release_gil__ = True
@@ -69,8 +69,7 @@ def engine_class(cxx_types: Sequence[str]):
         cls.SetNumEpochs.__release_gil__ = True
         cls.SetSeed.__release_gil__ = True
         with _lock:
-            _engine_classes[key] = cls
-            _engine_libraries[key] = None if library is None else str(library)
+            _engines[key] = (cls, None if library is None else str(library))
     return cls
 
 

@@ -96,13 +96,14 @@ def _write_source(cxx_types: Sequence[str], stem: Path) -> Path:
 def _compile(source: Path, library: Path, command: Sequence[str]) -> Path:
     # Written under another name first: a process loading the cache never sees half a library.
     partial = library.with_suffix(f".so.{os.getpid()}")
+    log = library.with_suffix(".log")
     try:
         result = subprocess.run([*command, str(source), "-o", str(partial)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            library.with_suffix(".log").write_text(result.stdout + result.stderr)
-            raise RuntimeError(f"compiling {source} failed; the compiler's messages are in {library.with_suffix('.log')}")
+            log.write_text(result.stdout + result.stderr)
+            raise RuntimeError(f"compiling {source} failed; the compiler's messages are in {log}")
         os.replace(partial, library)
-        library.with_suffix(".log").unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
     finally:
         partial.unlink(missing_ok=True)
     return library
