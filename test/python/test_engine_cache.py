@@ -170,3 +170,19 @@ def test_the_cache_location_and_turning_it_off(monkeypatch, tmp_path):
     assert _engine_cache.cache_dir() == tmp_path / "engines"
     monkeypatch.setenv(_engine_cache.ENVIRONMENT_VARIABLE, "")
     assert _engine_cache.cache_dir() is None
+
+
+@pytest.mark.parametrize("problem", ["cache is a file", "no compiler"])
+def test_without_a_usable_cache_or_compiler_cling_compiles_and_nothing_is_written(clustered_file, tmp_path, problem):
+    if problem == "cache is a file":
+        cache = tmp_path / "not-a-directory"
+        cache.write_text("")
+        run = run_worker(clustered_file, tmp_path / "run.npz", cache)
+    else:
+        cache = tmp_path / "cache"
+        run = run_worker(clustered_file, tmp_path / "run.npz", cache, CXX=str(tmp_path / "no-such-compiler"))
+    assert run["report"]["engine_library"] is None
+    assert np.array_equal(np.sort(np.concatenate([run["arrays"]["train0_x"][:, 0],
+                                                  run["arrays"]["validation0_x"][:, 0]])), np.arange(1000))
+    time.sleep(1)
+    assert cache.is_file() if problem == "cache is a file" else not cache.exists()
