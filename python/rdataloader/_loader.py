@@ -119,12 +119,13 @@ class RDataLoader:
         Where ``shuffle="global"`` keeps its piles (a directory of its own is made in it): the system's
         temporary directory (``TMPDIR``) by default. Prefer a local disk.
     read_threads : int
-        Threads decompressing data. Dataframes made straight from a TTree or TChain of files, whose
-        loaded columns are plain scalar branches, are read a basket at a time, each thread decompressing
-        whole columns (``stats()["entries_from_baskets"]`` counts the entries read this way); other
-        dataframes (filters, defined or vector columns, RNTuple) go through RDataFrame's event loop
-        on the loading thread. ``0`` sends every dataframe through its event loop. The batches are the
-        same either way.
+        Threads decompressing data. Dataframes made from a TTree or TChain of files, whose loaded
+        columns are plain scalar branches, are read a basket at a time, each thread decompressing
+        whole columns (``stats()["entries_from_baskets"]`` counts the entries read this way); their
+        filters run once, when the entries are counted, and epochs pick the passing entries out of
+        the baskets. Other dataframes (defined or vector columns, RNTuple, filters under implicit
+        multi-threading) go through RDataFrame's event loop on the loading thread. ``0`` sends every
+        dataframe through its event loop. The batches are the same either way.
 
     Examples
     --------

@@ -57,13 +57,15 @@ def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_fi
     list(plain.as_numpy())
     assert plain.stats()["entries_from_baskets"] == plain.stats()["entries"] == 1000
 
-    for df in (
-        ROOT.RDataFrame("tree", three_files).Filter("idx >= 0"),
-        ROOT.RDataFrame("tree", three_files).Redefine("x", "x * 2"),
-    ):
-        loader = ROOT.ML.RDataLoader(df, batch_size=50, target="label")
-        list(loader.as_numpy())
-        assert loader.stats()["entries_from_baskets"] == 0
+    filtered = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files).Filter("idx % 4 != 0"), batch_size=50,
+                                   target="label")
+    list(filtered.as_numpy())
+    assert filtered.stats()["entries_from_baskets"] == filtered.stats()["entries"] == 750
+
+    redefined = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files).Redefine("x", "x * 2"), batch_size=50,
+                                    target="label")
+    list(redefined.as_numpy())
+    assert redefined.stats()["entries_from_baskets"] == 0
 
     off = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label", read_threads=0)
     list(off.as_numpy())
@@ -86,6 +88,53 @@ def test_baskets_and_event_loop_deliver_identical_batches(large_clusters, read_t
         for _ in range(2):
             assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
         assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+
+
+# Filters on a loaded column and on one that is not; one that leaves some clusters empty and others
+# with a few entries cut out of their baskets.
+FILTERS = ["idx % 3 != 1 && x > 100", "y < 2", "idx < 5000 || (idx > 300000 && idx % 97 == 0)"]
+
+
+@pytest.mark.parametrize("expression", FILTERS)
+@pytest.mark.parametrize("extra", [{}, {"class_weights": "balanced"}], ids=["columnar", "per_entry"])
+def test_filtered_baskets_and_event_loop_deliver_identical_batches(large_clusters, expression, extra):
+    options = dict(batch_size=1000, columns=["x", "idx", "label"], target="label", set_seed=5, drop_remainder=False,
+                   batches_in_memory=20, **extra)
+    by_baskets = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters).Filter(expression), **options)
+    by_loop = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters).Filter(expression), read_threads=0,
+                                  **options)
+    for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
+        for _ in range(2):
+            assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
+        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+        assert split_loop.stats()["entries_from_baskets"] == 0
+
+
+def test_a_split_by_key_is_read_from_baskets(large_clusters):
+    options = dict(batch_size=500, columns=["idx", "x"], set_seed=2, drop_remainder=False)
+    splits = {}
+    for read_threads in (2, 0):
+        loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=read_threads, **options)
+        splits[read_threads] = loader.train_test_split(split_key="idx", n_folds=4, fold=1)
+    for split_baskets, split_loop in zip(splits[2], splits[0]):
+        batches = _all_batches(split_baskets)
+        assert _same_batches(batches, _all_batches(split_loop))
+        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+    train, validation = (np.concatenate([np.array(b)[:, 0] for b in split.as_numpy()]) for split in splits[2])
+    assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(480_000))
+
+
+def test_filters_run_once_not_every_epoch(clustered_file):
+    ROOT.gInterpreter.Declare("""
+        namespace rdataloader_test { int gFilterCalls = 0; }
+        bool rdataloader_test_counted_filter(Long64_t idx) { ++rdataloader_test::gFilterCalls; return idx % 2; }
+    """)
+    df = ROOT.RDataFrame("tree", clustered_file).Filter("rdataloader_test_counted_filter(idx)")
+    loader = ROOT.ML.RDataLoader(df, batch_size=50, columns=["idx"], dtypes={"idx": "int64"}, drop_remainder=False)
+    for _ in range(3):
+        indices = np.concatenate([b[:, 0] for b in loader.as_numpy()])
+        assert np.array_equal(np.sort(indices), np.arange(1, 1000, 2))
+        assert ROOT.rdataloader_test.gFilterCalls == 1000
 
 
 def test_every_fundamental_type_matches_its_values(data_dir):

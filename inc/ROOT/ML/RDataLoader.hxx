@@ -366,9 +366,13 @@ private:
       }
    }
 
-   bool ReadsBaskets(const Detail::RReadingUnit &unit) const
+   /// Whether unit `u` is read from baskets: its dataframe has a basket reader and, if filtered, the
+   /// plan knows which of its entries pass.
+   bool ReadsBaskets(std::size_t u) const
    {
-      return fBasketReaders[unit.fDataFrame] && !unit.fFiltered && !unit.fWholeLoop;
+      const auto &unit = fPlan.GetUnit(u);
+      return fBasketReaders[unit.fDataFrame] && !unit.fWholeLoop &&
+             (!unit.fFiltered || fPlan.GetPassing(u).IsRecorded());
    }
 
    /// The value of scalar column `column` of an entry.
@@ -571,21 +575,27 @@ private:
 
       /// Copies `n` entries read from baskets column by column, a chunk of entries at a time: per value
       /// that costs a load and a store, where a call per entry passes every column through a visitor.
-      /// Writes what operator() would; returns false if the consumer has closed the queue.
+      /// With `passing`, the entries read are those it selects. Writes what operator() would; returns
+      /// false if the consumer has closed the queue.
       template <std::size_t... I>
-      bool FillColumns(const Detail::RBasketReader &reader, std::uint64_t n, std::index_sequence<I...>)
+      bool FillColumns(const Detail::RBasketReader &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+                       std::index_sequence<I...>)
       {
-         constexpr std::uint64_t kChunk = 4096; // the chunk's rows stay in cache while each column is written
          std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
-         std::vector<Detail::RRowAddresses> rows(kChunk);
+         std::vector<Detail::RRowAddresses> rows(kFillChunk);
+         std::vector<std::uint64_t> skips(passing ? kFillChunk : 0);
          for (std::uint64_t done = 0; done < n;) {
-            const auto chunk = std::min({kChunk, n - done, fBuffer.GetWindowRoom()});
+            const auto chunk = std::min({kFillChunk, n - done, fBuffer.GetWindowRoom()});
             for (std::uint64_t j = 0; j < chunk; ++j) {
                const auto [batch, row] = fBuffer.NextSlot(j);
                rows[j] = batch ? RowsOf(*batch, row) : Detail::RRowAddresses{};
                fWritten += batch != nullptr;
             }
-            const int expand[] = {(ScatterColumn<Columns>(cursors[I], fLoader.fSlots[I], rows.data(), chunk), 0)...};
+            for (std::uint64_t j = 0; passing && j < chunk; ++j)
+               skips[j] = passing->NextSkip();
+            const int expand[] = {(ScatterColumn<Columns>(cursors[I], fLoader.fSlots[I], rows.data(),
+                                                          passing ? skips.data() : nullptr, chunk),
+                                   0)...};
             static_cast<void>(expand);
             if (!fBuffer.Advance(chunk))
                return false;
@@ -613,11 +623,24 @@ private:
       }
    };
 
+   /// Entries copied column by column at a time: their rows stay in cache while each column is written.
+   static constexpr std::uint64_t kFillChunk = 4096;
+
+   /// Writes the next `n` values of a column to `rows`; with `skips`, the values after skipping
+   /// skips[j] values before the j-th, gathered back to back first.
    template <typename T>
-   static void
-   ScatterColumn(Detail::RColumnCursor &cursor, const Detail::RColumnSlot &slot, const Detail::RRowAddresses *rows,
-                 std::uint64_t n)
+   static void ScatterColumn(Detail::RColumnCursor &cursor, const Detail::RColumnSlot &slot,
+                             const Detail::RRowAddresses *rows, const std::uint64_t *skips, std::uint64_t n)
    {
+      if (skips) {
+         std::array<T, kFillChunk> gathered;
+         for (std::uint64_t j = 0; j < n; ++j) {
+            cursor.Skip<T>(skips[j]);
+            gathered[j] = cursor.Next<T>();
+         }
+         Detail::Scatter<T>(reinterpret_cast<const std::byte *>(gathered.data()), n, rows, slot);
+         return;
+      }
       while (n > 0) {
          const auto [values, run] = cursor.NextRun<T>(n);
          Detail::Scatter<T>(values, run, rows, slot);
@@ -706,7 +729,7 @@ private:
          RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
                     resampler ? &*resampler : nullptr);
          VisitSlice(slice, RVisitor(fill), &fill);
-         if (ReadsBaskets(fPlan.GetUnit(slice.fUnit)))
+         if (ReadsBaskets(slice.fUnit))
             stats.fEntriesFromBaskets += slice.fTake;
          publish();
       }
@@ -719,14 +742,21 @@ private:
       publish();
    }
 
-   /// Hands the `n` entries read last by `reader` to `visit`, one by one.
+   /// Hands `n` entries read last by `reader` to `visit`, one by one: the first ones, or those `passing` selects.
    template <std::size_t... I>
-   static void VisitBaskets(const Detail::RBasketReader &reader, std::uint64_t n, RVisitor visit, std::index_sequence<I...>)
+   static void VisitBaskets(const Detail::RBasketReader &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+                            RVisitor visit, std::index_sequence<I...>)
    {
       std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
-      for (std::uint64_t entry = 0; entry < n; ++entry)
+      for (std::uint64_t entry = 0; entry < n; ++entry) {
+         if (passing) {
+            const auto skip = passing->NextSkip();
+            const int expand[] = {(cursors[I].template Skip<Columns>(skip), 0)...};
+            static_cast<void>(expand);
+         }
          if (!visit(cursors[I].template Next<Columns>()...))
             return;
+      }
    }
 
    /// One event loop over a unit slice (or a read of its baskets), handing its entries to `visit`.
@@ -743,13 +773,24 @@ private:
       }
       try {
          if constexpr (AllScalar()) {
-            if (ReadsBaskets(unit)) {
+            if (ReadsBaskets(slice.fUnit)) {
+               std::optional<Detail::RPassingCursor> passing;
+               if (unit.fFiltered) {
+                  // Only the baskets from the slice's first passing entry to its last are read.
+                  const auto &mask = fPlan.GetPassing(slice.fUnit);
+                  const auto first = mask.Select(slice.fSkip);
+                  const auto last = mask.Select(slice.fSkip + slice.fTake - 1);
+                  passing.emplace(mask, first);
+                  unit.fEnd = unit.fBegin + last + 1;
+                  unit.fBegin += first;
+               }
                auto &reader = *fBasketReaders[unit.fDataFrame];
                reader.Read(unit.fBegin, unit.fEnd);
+               auto *selection = passing ? &*passing : nullptr;
                if (columnar && columnar->IsColumnar())
-                  columnar->FillColumns(reader, unit.fEnd - unit.fBegin, std::index_sequence_for<Columns...>{});
+                  columnar->FillColumns(reader, slice.fTake, selection, std::index_sequence_for<Columns...>{});
                else
-                  VisitBaskets(reader, unit.fEnd - unit.fBegin, visit, std::index_sequence_for<Columns...>{});
+                  VisitBaskets(reader, slice.fTake, selection, visit, std::index_sequence_for<Columns...>{});
                return;
             }
          }

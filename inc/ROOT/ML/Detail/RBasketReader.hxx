@@ -76,6 +76,20 @@ public:
       return {run, n};
    }
 
+   /// Passes over the next `n` values.
+   template <typename T>
+   void Skip(std::uint64_t n)
+   {
+      while (n > fLeft) {
+         n -= fLeft;
+         ++fSpan;
+         fNext = fSpan->fData;
+         fLeft = fSpan->fEntries;
+      }
+      fNext += n * sizeof(T);
+      fLeft -= n;
+   }
+
 private:
    void SkipEmpty()
    {
@@ -203,13 +217,14 @@ class RBasketReader {
 
 public:
    /// The reader of `node`'s `columns`, or nullptr when they cannot all be read from baskets: the
-   /// dataframe is not a TTree or TChain of files, has filters or friend trees, defines one of the
-   /// columns, or a column is not a branch of one value of exactly its type in every file.
+   /// dataframe is not a TTree or TChain of files, has friend trees, defines one of the columns, or a
+   /// column is not a branch of one value of exactly its type in every file. The reader ignores the
+   /// dataframe's filters: it reads source entries, and the caller picks those that pass.
    static std::unique_ptr<RBasketReader> Create(ROOT::RDF::RNode node, const std::vector<std::string> &columns,
                                                 const std::vector<const std::type_info *> &types, std::size_t threads)
    {
       auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(RDataSourceAccess::Get(node));
-      if (!source || !node.GetFilterNames().empty() || threads == 0)
+      if (!source || threads == 0)
          return nullptr;
       const auto defined = node.GetDefinedColumnNames();
       for (const auto &column : columns)
