@@ -176,7 +176,7 @@ def suggest_max_len(rdataframes, collections: Mapping[str, str], quantile: float
     for column, ctype in zip(columns, _column_types(nodes, columns)):
         if not ctype.is_vector:
             raise TypeError(f"column {column!r} is a scalar ({ctype.cxx}); give a vector column of the collection")
-    ml = _cxx.cxx_namespace()
+    ml = _cxx.cxx_namespace(_cxx.LENGTHS_HEADER)
     booked = [ml.BookLengthDistributions(node, columns) for node in nodes]
     results = [result for per_node in booked for result in per_node]
     ROOT.RDF.RunGraphs(results)

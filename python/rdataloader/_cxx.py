@@ -10,33 +10,38 @@ from ._errors import translate_cxx_error
 from ._paths import include_dir
 
 _lock = threading.Lock()
-_loaded = False
+#: The engine's header, declared before the first loader is built.
+ENGINE_HEADER = "ROOT/ML/RDataLoader.hxx"
+#: Collection lengths (``suggest_max_len``): declared only when needed, as parsing costs start-up time.
+LENGTHS_HEADER = "ROOT/ML/RLengthDistribution.hxx"
+_declared: set[str] = set()
 
 
-def _load_headers() -> None:
-    global _loaded
+def _load_headers(headers: Sequence[str]) -> None:
     with _lock:
-        if _loaded:
+        missing = [header for header in headers if header not in _declared]
+        if not missing:
             return
         import ROOT
 
         interpreter = ROOT.gInterpreter
-        if interpreter.CheckClassTemplate("ROOT::ML::RDataLoader") and not interpreter.Declare(
-            "#ifndef ROOT_ML_RDataLoader\n#error\n#endif"
-        ):
-            raise ImportError(
-                "rdataloader: a different ROOT::ML::RDataLoader is already declared in this ROOT session; "
-                "rdataloader's headers cannot be loaded next to it"
-            )
-        interpreter.AddIncludePath(str(include_dir()))
-        if not interpreter.Declare('#include "ROOT/ML/RDataLoader.hxx"\n#include "ROOT/ML/RLengthDistribution.hxx"'):
-            raise ImportError(f"rdataloader: cling could not compile the headers in {include_dir()}")
-        _loaded = True
+        if not _declared:
+            if interpreter.CheckClassTemplate("ROOT::ML::RDataLoader") and not interpreter.Declare(
+                "#ifndef ROOT_ML_RDataLoader\n#error\n#endif"
+            ):
+                raise ImportError(
+                    "rdataloader: a different ROOT::ML::RDataLoader is already declared in this ROOT session; "
+                    "rdataloader's headers cannot be loaded next to it"
+                )
+            interpreter.AddIncludePath(str(include_dir()))
+        if not interpreter.Declare("\n".join(f'#include "{header}"' for header in missing)):
+            raise ImportError(f"rdataloader: cling could not compile {', '.join(missing)} in {include_dir()}")
+        _declared.update(missing)
 
 
-def cxx_namespace():
-    """The C++ namespace ``ROOT::ML``, with the headers loaded."""
-    _load_headers()
+def cxx_namespace(*headers: str):
+    """The C++ namespace ``ROOT::ML``, with the engine's header and ``headers`` loaded."""
+    _load_headers((ENGINE_HEADER, *headers))
     import cppyy
 
     return cppyy.gbl.ROOT.ML

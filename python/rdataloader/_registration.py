@@ -22,7 +22,7 @@ class _MLNamespace(types.SimpleNamespace):
             return suggest_max_len
         from . import _cxx
 
-        return getattr(_cxx.cxx_namespace(), name)
+        return getattr(_cxx.cxx_namespace(_cxx.LENGTHS_HEADER), name)
 
     def __repr__(self) -> str:
         return "<namespace ROOT.ML (rdataloader)>"

@@ -115,7 +115,7 @@ class RDataLoader {
    Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
    Detail::RReadingPlan fPlan;
    /// Per dataframe, its basket reader, or nullptr where its entries go through its event loop.
-   std::vector<std::unique_ptr<Detail::RBasketReader>> fBasketReaders;
+   std::vector<std::unique_ptr<Detail::RBasketReader<>>> fBasketReaders;
    Detail::RDeferredForeach<Columns...> fForeach;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
@@ -358,7 +358,7 @@ private:
       if constexpr (AllScalar()) {
          const std::vector<const std::type_info *> types{&typeid(Columns)...};
          for (std::size_t d = 0; d < fNodes.size(); ++d) {
-            auto reader = Detail::RBasketReader::Create(fNodes[d], fColumnNames, types, fOptions.fReadThreads);
+            auto reader = Detail::RBasketReader<>::Create(fNodes[d], fColumnNames, types, fOptions.fReadThreads);
             // A dataframe given a range of its tree's entries numbers them differently: not read from baskets.
             if (reader && reader->GetNumEntries() == fPlan.GetNumSourceEntries(d))
                fBasketReaders[d] = std::move(reader);
@@ -578,7 +578,7 @@ private:
       /// With `passing`, the entries read are those it selects. Writes what operator() would; returns
       /// false if the consumer has closed the queue.
       template <std::size_t... I>
-      bool FillColumns(const Detail::RBasketReader &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+      bool FillColumns(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
                        std::index_sequence<I...>)
       {
          std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
@@ -744,7 +744,7 @@ private:
 
    /// Hands `n` entries read last by `reader` to `visit`, one by one: the first ones, or those `passing` selects.
    template <std::size_t... I>
-   static void VisitBaskets(const Detail::RBasketReader &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+   static void VisitBaskets(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
                             RVisitor visit, std::index_sequence<I...>)
    {
       std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};

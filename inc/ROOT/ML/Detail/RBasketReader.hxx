@@ -108,6 +108,10 @@ private:
 /// whole basket into a buffer in one call, so little more than decompression is left, and each thread
 /// decompresses whole columns with files of its own. The dataframe itself is not touched: its own
 /// event loops may run at the same time.
+///
+/// \tparam Node always RNode: a template only so that its members are instantiated with the loader that
+///         uses them (in a compiled engine library), not by cling when it parses this header.
+template <typename Node = ROOT::RDF::RNode>
 class RBasketReader {
    /// One thread's view of the dataset: its own TFile and TTree of the file being read.
    struct RFileHandle {
@@ -170,7 +174,7 @@ class RBasketReader {
          R__LOCKGUARD(gROOTMutex);
          gROOT->GetListOfFiles()->Remove(handle.fFile.get());
       }
-      handle.fTree = handle.fFile->Get<TTree>(fTreeName.c_str());
+      handle.fTree = handle.fFile->template Get<TTree>(fTreeName.c_str());
       if (!handle.fTree || HasFriends(*handle.fTree))
          return -1;
       handle.fTree->SetCacheSize(0); // baskets are read one branch at a time, exactly once
@@ -220,7 +224,7 @@ public:
    /// dataframe is not a TTree or TChain of files, has friend trees, defines one of the columns, or a
    /// column is not a branch of one value of exactly its type in every file. The reader ignores the
    /// dataframe's filters: it reads source entries, and the caller picks those that pass.
-   static std::unique_ptr<RBasketReader> Create(ROOT::RDF::RNode node, const std::vector<std::string> &columns,
+   static std::unique_ptr<RBasketReader> Create(Node node, const std::vector<std::string> &columns,
                                                 const std::vector<const std::type_info *> &types, std::size_t threads)
    {
       auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(RDataSourceAccess::Get(node));

@@ -128,6 +128,10 @@ public:
 ///
 /// Counting needs one pass over the filter columns of a filtered dataframe; unfiltered TTree and
 /// RNTuple sources are counted from their cluster boundaries alone.
+///
+/// The members that call into RDataFrame are templates over the node type (always RNode) so that
+/// they are instantiated with the loader that calls them: in a compiled engine library, cling then
+/// never instantiates RDataFrame's actions for them when it parses this header.
 class RReadingPlan {
    std::vector<RReadingUnit> fUnits;
    std::vector<RPassingMask> fPassing; ///< Per unit; recorded for filtered units counted entry by entry.
@@ -138,12 +142,14 @@ class RReadingPlan {
    /// the split was made by filters on a key (RKeySplit) rather than drawn.
    std::size_t fFirstValidationDataFrame = 0;
 
-   static bool HasRangeNode(ROOT::RDF::RNode &node)
+   template <typename Node>
+   static bool HasRangeNode(Node &node)
    {
       return ROOT::RDF::SaveGraph(node).find("label=\"Range\"") != std::string::npos;
    }
 
-   void AddUnits(std::size_t index, ROOT::RDF::RNode &node)
+   template <typename Node>
+   void AddUnits(std::size_t index, Node &node)
    {
       const auto source = ROOT::Internal::RDF::GetDataSourceLabel(node);
       const bool clustered = (source == "TTreeDS" || source == "RNTupleDS") && !HasRangeNode(node);
@@ -185,7 +191,8 @@ class RReadingPlan {
    /// How many entries of each unit pass, and which: one loop over the filter columns. With implicit
    /// multi-threading rdfentry_ is not the entry number in a TChain, so each unit is counted on its own,
    /// and which entries pass is not known.
-   void CountPassing(ROOT::RDF::RNode &node, std::size_t first)
+   template <typename Node>
+   void CountPassing(Node &node, std::size_t first)
    {
       fPassing.resize(fUnits.size());
       if (node.GetNSlots() > 1) {
@@ -265,7 +272,8 @@ public:
    RReadingPlan() = default;
    /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of
    ///        validation entries; by default (nodes.size()) the split is drawn from `seed` instead.
-   RReadingPlan(std::vector<ROOT::RDF::RNode> &nodes, double validationSplit, std::uint64_t seed,
+   template <typename Node>
+   RReadingPlan(std::vector<Node> &nodes, double validationSplit, std::uint64_t seed,
                 std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
       : fNumDataFrames(nodes.size()), fFirstValidationDataFrame(std::min(firstValidationDataFrame, nodes.size()))
    {
