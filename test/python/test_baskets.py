@@ -137,6 +137,40 @@ def test_filters_run_once_not_every_epoch(clustered_file):
         assert ROOT.rdataloader_test.gFilterCalls == 1000
 
 
+@pytest.fixture(scope="module")
+def wide_file(data_dir) -> str:
+    """60 double columns (480 bytes per entry): a 4 MiB read holds 8738 entries, fewer than a cluster
+    (30000), and its ends fall inside baskets (about 6700 entries each)."""
+    df = ROOT.RDataFrame(60_000).Define("idx", "(Long64_t)rdfentry_")
+    for k in range(60):
+        df = df.Define(f"c{k}", f"(double)idx * {k + 1}")
+    options = ROOT.RDF.RSnapshotOptions()
+    options.fAutoFlush = 30_000
+    path = str(data_dir / "wide.root")
+    df.Snapshot("tree", path, ["idx"] + [f"c{k}" for k in range(60)], options)
+    return path
+
+
+@pytest.mark.parametrize("expression", ["", "idx % 5 == 2 || (idx > 20000 && idx < 41000)"])
+def test_clusters_larger_than_a_read_are_read_in_parts_each_basket_once(wide_file, expression):
+    columns = [f"c{k}" for k in range(60)]
+    df = ROOT.RDataFrame("tree", wide_file)
+    df = df.Filter(expression) if expression else df
+    loader = ROOT.ML.RDataLoader(df, batch_size=1000, columns=columns, shuffle=False, drop_remainder=False,
+                                 dtypes={c: "float64" for c in columns})
+    for _ in range(2):
+        rows = np.concatenate([np.array(b) for b in loader.as_numpy()])
+    idx = np.arange(60_000)
+    if expression:
+        idx = idx[(idx % 5 == 2) | ((idx > 20000) & (idx < 41000))]
+    np.testing.assert_array_equal(rows, idx[:, None] * np.arange(1, 61, dtype=np.float64))
+    assert loader.stats()["entries_from_baskets"] == len(idx)
+    # Every basket is decompressed once per epoch, also where a read ends inside it.
+    tree_file = ROOT.TFile.Open(wide_file)
+    tree = tree_file.Get("tree")
+    assert loader.stats()["bytes_read"] == sum(tree.GetBranch(c).GetZipBytes() for c in columns)
+
+
 def test_every_fundamental_type_matches_its_values(data_dir):
     # Baskets flushed every 70 entries: reading units (clusters) hold several baskets, and a split
     # cuts through baskets.

@@ -742,9 +742,10 @@ private:
       publish();
    }
 
-   /// Hands `n` entries read last by `reader` to `visit`, one by one: the first ones, or those `passing` selects.
+   /// Hands `n` entries read last by `reader` to `visit`, one by one: the first ones, or those `passing`
+   /// selects. Returns false if the visitor asked to stop.
    template <std::size_t... I>
-   static void VisitBaskets(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+   static bool VisitBaskets(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
                             RVisitor visit, std::index_sequence<I...>)
    {
       std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
@@ -755,8 +756,9 @@ private:
             static_cast<void>(expand);
          }
          if (!visit(cursors[I].template Next<Columns>()...))
-            return;
+            return false;
       }
+      return true;
    }
 
    /// One event loop over a unit slice (or a read of its baskets), handing its entries to `visit`.
@@ -774,23 +776,7 @@ private:
       try {
          if constexpr (AllScalar()) {
             if (ReadsBaskets(slice.fUnit)) {
-               std::optional<Detail::RPassingCursor> passing;
-               if (unit.fFiltered) {
-                  // Only the baskets from the slice's first passing entry to its last are read.
-                  const auto &mask = fPlan.GetPassing(slice.fUnit);
-                  const auto first = mask.Select(slice.fSkip);
-                  const auto last = mask.Select(slice.fSkip + slice.fTake - 1);
-                  passing.emplace(mask, first);
-                  unit.fEnd = unit.fBegin + last + 1;
-                  unit.fBegin += first;
-               }
-               auto &reader = *fBasketReaders[unit.fDataFrame];
-               reader.Read(unit.fBegin, unit.fEnd);
-               auto *selection = passing ? &*passing : nullptr;
-               if (columnar && columnar->IsColumnar())
-                  columnar->FillColumns(reader, slice.fTake, selection, std::index_sequence_for<Columns...>{});
-               else
-                  VisitBaskets(reader, slice.fTake, selection, visit, std::index_sequence_for<Columns...>{});
+               ReadBaskets(slice, visit, columnar);
                return;
             }
          }
@@ -802,6 +788,39 @@ private:
                                                         std::to_string(unit.fEnd) + ")";
          throw std::runtime_error("ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
                                   std::to_string(unit.fDataFrame % fNumInputs) + " failed: " + e.what());
+      }
+   }
+
+   /// Reads a slice from baskets, a few MiB of source entries at a time: the decompressed baskets then
+   /// take little memory whatever the size of the dataset's clusters. Of a filtered unit, only the source
+   /// entries from the slice's first passing entry to its last are read.
+   void ReadBaskets(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar)
+   {
+      const auto &unit = fPlan.GetUnit(slice.fUnit);
+      const auto &mask = fPlan.GetPassing(slice.fUnit);
+      auto &reader = *fBasketReaders[unit.fDataFrame];
+      // Offsets in the unit of the first source entry to read and of the one past the last.
+      const auto first = unit.fFiltered ? mask.Select(slice.fSkip) : slice.fSkip;
+      const auto last = unit.fFiltered ? mask.Select(slice.fSkip + slice.fTake - 1) + 1 : slice.fSkip + slice.fTake;
+      for (auto begin = first; begin < last;) {
+         const auto end = std::min(last, begin + reader.GetEntriesPerRead());
+         const auto entries = unit.fFiltered ? mask.Count(begin, end) : end - begin;
+         if (entries == 0) {
+            begin = end;
+            continue;
+         }
+         std::optional<Detail::RPassingCursor> passing;
+         if (unit.fFiltered)
+            passing.emplace(mask, begin);
+         auto *selection = passing ? &*passing : nullptr;
+         reader.Read(unit.fBegin + begin, unit.fBegin + end);
+         const bool more =
+            columnar && columnar->IsColumnar()
+               ? columnar->FillColumns(reader, entries, selection, std::index_sequence_for<Columns...>{})
+               : VisitBaskets(reader, entries, selection, visit, std::index_sequence_for<Columns...>{});
+         if (!more)
+            return;
+         begin = end;
       }
    }
 

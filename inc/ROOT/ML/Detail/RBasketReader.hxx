@@ -129,9 +129,19 @@ class RBasketReader {
    std::vector<RFileHandle> fHandles;                              ///< One per thread.
    std::vector<std::vector<std::unique_ptr<TBufferFile>>> fBuffers; ///< Per column, reused range after range.
    std::vector<std::vector<RBasketSpan>> fSpans;                   ///< Per column, for the range read last.
+   /// The basket a column decompressed last: the next range often starts inside it.
+   struct RLastBasket {
+      std::size_t fFileIndex = static_cast<std::size_t>(-1);
+      Long64_t fFirstEntry = -1;
+      Int_t fEntries = 0;
+      std::size_t fBuffer = 0; ///< Index in the column's buffers.
+   };
+   std::vector<RLastBasket> fLastBaskets; ///< Per column.
    std::size_t fEntryBytes = 0; ///< Bytes of all columns of one entry, decompressed.
    /// Decompressed bytes of a range below which one more thread costs more than it saves.
    static constexpr std::uint64_t kBytesPerThread = 1 << 20;
+   /// Decompressed bytes a caller should read at a time: a few baskets per column, whatever the clusters.
+   static constexpr std::uint64_t kBytesPerRead = 4 << 20;
 
    /// Access to a dataframe's data source, which RDataFrame keeps protected.
    struct RDataSourceAccess : ROOT::RDF::RInterfaceBase {
@@ -189,7 +199,8 @@ class RBasketReader {
       return entries;
    }
 
-   /// Decompresses the baskets of column `c` that hold entries [begin, end) of file `handle`.
+   /// Decompresses the baskets of column `c` that hold entries [begin, end) of file `handle`; the first
+   /// is not decompressed again if it was the last one of the range read before.
    void ReadColumn(RFileHandle &handle, std::size_t c, Long64_t begin, Long64_t end)
    {
       auto *branch = handle.fBranches[c];
@@ -198,13 +209,20 @@ class RBasketReader {
       const std::size_t valueSize = static_cast<TLeaf *>(branch->GetListOfLeaves()->At(0))->GetLenType();
       auto &buffers = fBuffers[c];
       auto &spans = fSpans[c];
+      auto &lastBasket = fLastBaskets[c];
       spans.clear();
       // Bulk reads start at the first entry of a basket.
       Long64_t basketStart = *(std::upper_bound(firstEntries, past, begin) - 1);
       for (std::size_t k = 0; basketStart < end; ++k) {
          if (k == buffers.size())
             buffers.push_back(std::make_unique<TBufferFile>(TBuffer::kWrite, 32 * 1024));
-         const Int_t n = branch->GetBulkRead().GetBulkEntries(basketStart, *buffers[k]);
+         Int_t n = 0;
+         if (k == 0 && lastBasket.fFileIndex == handle.fFileIndex && lastBasket.fFirstEntry == basketStart) {
+            std::swap(buffers[0], buffers[lastBasket.fBuffer]);
+            n = lastBasket.fEntries;
+         } else {
+            n = branch->GetBulkRead().GetBulkEntries(basketStart, *buffers[k]);
+         }
          if (n <= 0)
             throw std::runtime_error("ROOT::ML::RDataLoader: could not read the basket of branch '" + fColumns[c] +
                                      "' at entry " + std::to_string(basketStart) + " of file " +
@@ -213,8 +231,11 @@ class RBasketReader {
          const Long64_t to = std::min(end, basketStart + n);
          spans.push_back({reinterpret_cast<const std::byte *>(buffers[k]->GetCurrent()) + (from - basketStart) * valueSize,
                           static_cast<std::uint64_t>(to - from)});
+         lastBasket = {handle.fFileIndex, basketStart, n, k};
          basketStart += n;
       }
+      // Buffers beyond this range's baskets would keep the size of the largest basket they ever held.
+      buffers.resize(spans.size());
    }
 
    RBasketReader() = default;
@@ -273,11 +294,13 @@ public:
       reader->fHandles[0] = std::move(probe); // the last file stays open for the loading thread
       reader->fBuffers.resize(columns.size());
       reader->fSpans.resize(columns.size());
+      reader->fLastBaskets.resize(columns.size());
       return reader;
    }
 
    /// Decompresses the baskets holding entries [begin, end) of every column, in the dataframe's numbering
-   /// and within one file (a cluster never spans files). Each thread takes the next column not yet taken.
+   /// and within one file (a cluster never spans files). Each thread takes the next file handle not yet
+   /// taken and reads its share of the columns.
    void Read(std::uint64_t begin, std::uint64_t end)
    {
       const std::size_t file = std::upper_bound(fFirstEntries.begin(), fFirstEntries.end(), begin) - fFirstEntries.begin() - 1;
@@ -285,30 +308,36 @@ public:
          throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two files");
       const auto localBegin = static_cast<Long64_t>(begin - fFirstEntries[file]);
       const auto localEnd = static_cast<Long64_t>(end - fFirstEntries[file]);
-      std::atomic<std::size_t> nextColumn{0};
-      auto work = [&](RFileHandle &handle) {
+      // Column c is always read through handle c % handles: ROOT keeps a basket buffer for every branch
+      // it has read of each tree, so a column read through every handle would hold it once per handle.
+      const std::size_t handles = std::min(fHandles.size(), fColumns.size());
+      std::atomic<std::size_t> nextHandle{0};
+      auto work = [&] {
          const auto expected = static_cast<Long64_t>(fFirstEntries[file + 1] - fFirstEntries[file]);
-         if (handle.fFileIndex != file && Open(handle, file) != expected)
-            throw std::runtime_error("ROOT::ML::RDataLoader: file " + fFileNames[file] +
-                                     " cannot be read as it was when the loader was created: it is gone, or "
-                                     "its tree or branches changed");
-         for (auto c = nextColumn++; c < fColumns.size(); c = nextColumn++)
-            ReadColumn(handle, c, localBegin, localEnd);
+         for (auto h = nextHandle++; h < handles; h = nextHandle++) {
+            auto &handle = fHandles[h];
+            if (handle.fFileIndex != file && Open(handle, file) != expected)
+               throw std::runtime_error("ROOT::ML::RDataLoader: file " + fFileNames[file] +
+                                        " cannot be read as it was when the loader was created: it is gone, or "
+                                        "its tree or branches changed");
+            for (auto c = h; c < fColumns.size(); c += handles)
+               ReadColumn(handle, c, localBegin, localEnd);
+         }
       };
-      const std::size_t helpers = std::min<std::uint64_t>(
-         {fHandles.size() - 1, fColumns.size() - 1, (end - begin) * fEntryBytes / kBytesPerThread});
+      const std::size_t helpers =
+         std::min<std::uint64_t>(handles - 1, (end - begin) * fEntryBytes / kBytesPerThread);
       std::vector<std::exception_ptr> errors(helpers + 1);
       std::vector<std::thread> threads;
       for (std::size_t t = 1; t <= helpers; ++t)
          threads.emplace_back([&, t] {
             try {
-               work(fHandles[t]);
+               work();
             } catch (...) {
                errors[t] = std::current_exception();
             }
          });
       try {
-         work(fHandles[0]);
+         work();
       } catch (...) {
          errors[0] = std::current_exception();
       }
@@ -318,6 +347,9 @@ public:
          if (error)
             std::rethrow_exception(error);
    }
+
+   /// Entries to read at a time: kBytesPerRead of them.
+   std::uint64_t GetEntriesPerRead() const { return std::max<std::uint64_t>(1, kBytesPerRead / fEntryBytes); }
 
    /// Entries of all files together: the dataframe's entries, unless it was given a range of them.
    std::uint64_t GetNumEntries() const { return fFirstEntries.back(); }

@@ -59,6 +59,21 @@ public:
    bool IsRecorded() const { return !fWords.empty(); }
    void Set(std::uint64_t offset) { fWords[offset / 64] |= std::uint64_t(1) << (offset % 64); }
 
+   /// How many entries at offsets [begin, end) pass.
+   std::uint64_t Count(std::uint64_t begin, std::uint64_t end) const
+   {
+      std::uint64_t count = 0;
+      for (auto offset = begin; offset < end;) {
+         const auto bits = std::min<std::uint64_t>(64 - offset % 64, end - offset);
+         auto word = fWords[offset / 64] >> (offset % 64);
+         if (bits < 64)
+            word &= (std::uint64_t(1) << bits) - 1;
+         count += static_cast<std::uint64_t>(__builtin_popcountll(word));
+         offset += bits;
+      }
+      return count;
+   }
+
    /// The offset of the first passing entry at or after `offset`; there must be one.
    std::uint64_t NextFrom(std::uint64_t offset) const
    {
