@@ -120,6 +120,37 @@ void FilteredDataFrameCoversPassingEntries()
    CheckSameEntries(Concat(train.fIndices, validation.fIndices), expected, "filtered train + validation");
 }
 
+void PassingMaskAnswersLikeTheListOfPassingEntries()
+{
+   // Runs of failing entries longer than a word, words without any passing entry, and a last partial word.
+   const std::uint64_t entries = 389;
+   std::vector<std::uint64_t> passing;
+   ROOT::ML::Detail::RPassingMask mask(entries);
+   for (std::uint64_t e = 0; e < entries; ++e)
+      if ((e * 7919 % 11 < 3 && (e < 70 || e > 200)) || e == 131 || e == entries - 1) {
+         passing.push_back(e);
+         mask.Set(e);
+      }
+   RDL_CHECK(mask.IsRecorded());
+   RDL_CHECK(!ROOT::ML::Detail::RPassingMask().IsRecorded());
+   for (std::uint64_t rank = 0; rank < passing.size(); ++rank)
+      RDL_CHECK_EQ(mask.Select(rank), passing[rank]);
+   for (std::uint64_t begin = 0; begin <= entries; begin += 7)
+      for (std::uint64_t end = begin; end <= entries; end += 13) {
+         const auto inRange = std::count_if(passing.begin(), passing.end(),
+                                            [&](std::uint64_t e) { return e >= begin && e < end; });
+         RDL_CHECK_EQ(mask.Count(begin, end), static_cast<std::uint64_t>(inRange));
+      }
+   for (std::uint64_t offset = 0; offset < entries; ++offset)
+      RDL_CHECK_EQ(mask.NextFrom(offset), *std::lower_bound(passing.begin(), passing.end(), offset));
+   ROOT::ML::Detail::RPassingCursor cursor(mask, 0);
+   std::uint64_t position = 0;
+   for (auto e : passing) {
+      RDL_CHECK_EQ(cursor.NextSkip(), e - position);
+      position = e + 1;
+   }
+}
+
 void SeveralDataFramesFormOneDataset()
 {
    RTempDir dir("several_dataframes_form_one_dataset");

@@ -13,6 +13,7 @@
 void EpochCoversEveryEntryOnce();
 void DropRemainderDropsOnlyTheLastPartialBatch();
 void FilteredDataFrameCoversPassingEntries();
+void PassingMaskAnswersLikeTheListOfPassingEntries();
 void SeveralDataFramesFormOneDataset();
 void ValidationSplitIsDisjointAndKeepsItsFraction();
 void SplitByKeyDependsOnTheKeyAlone();
@@ -60,6 +61,7 @@ constexpr RTest kTests[] = {
    {"epoch_covers_every_entry_once", EpochCoversEveryEntryOnce},
    {"drop_remainder_drops_only_the_last_partial_batch", DropRemainderDropsOnlyTheLastPartialBatch},
    {"filtered_dataframe_covers_passing_entries", FilteredDataFrameCoversPassingEntries},
+   {"passing_mask_answers_like_the_list_of_passing_entries", PassingMaskAnswersLikeTheListOfPassingEntries},
    {"several_dataframes_form_one_dataset", SeveralDataFramesFormOneDataset},
    {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
