@@ -310,7 +310,10 @@ public:
       const auto localEnd = static_cast<Long64_t>(end - fFirstEntries[file]);
       // Column c is always read through handle c % handles: ROOT keeps a basket buffer for every branch
       // it has read of each tree, so a column read through every handle would hold it once per handle.
-      const std::size_t handles = std::min(fHandles.size(), fColumns.size());
+      // A file too small for a second thread to pay off is read through one handle, opened once.
+      const auto fileBytes = (fFirstEntries[file + 1] - fFirstEntries[file]) * fEntryBytes;
+      const std::size_t handles = std::min<std::uint64_t>(
+         {fHandles.size(), fColumns.size(), std::max<std::uint64_t>(1, fileBytes / kBytesPerThread)});
       std::atomic<std::size_t> nextHandle{0};
       auto work = [&] {
          const auto expected = static_cast<Long64_t>(fFirstEntries[file + 1] - fFirstEntries[file]);
