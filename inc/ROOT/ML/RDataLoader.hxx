@@ -796,31 +796,34 @@ private:
    /// entries from the slice's first passing entry to its last are read.
    void ReadBaskets(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar)
    {
-      const auto &unit = fPlan.GetUnit(slice.fUnit);
-      const auto &mask = fPlan.GetPassing(slice.fUnit);
-      auto &reader = *fBasketReaders[unit.fDataFrame];
-      // Offsets in the unit of the first source entry to read and of the one past the last.
-      const auto first = unit.fFiltered ? mask.Select(slice.fSkip) : slice.fSkip;
-      const auto last = unit.fFiltered ? mask.Select(slice.fSkip + slice.fTake - 1) + 1 : slice.fSkip + slice.fTake;
-      for (auto begin = first; begin < last;) {
-         const auto end = std::min(last, begin + reader.GetEntriesPerRead());
-         const auto entries = unit.fFiltered ? mask.Count(begin, end) : end - begin;
-         if (entries == 0) {
+      // Only scalar columns have basket readers; this keeps explicit instantiations of other types compiling.
+      if constexpr (AllScalar()) {
+         const auto &unit = fPlan.GetUnit(slice.fUnit);
+         const auto &mask = fPlan.GetPassing(slice.fUnit);
+         auto &reader = *fBasketReaders[unit.fDataFrame];
+         // Offsets in the unit of the first source entry to read and of the one past the last.
+         const auto first = unit.fFiltered ? mask.Select(slice.fSkip) : slice.fSkip;
+         const auto last = unit.fFiltered ? mask.Select(slice.fSkip + slice.fTake - 1) + 1 : slice.fSkip + slice.fTake;
+         for (auto begin = first; begin < last;) {
+            const auto end = std::min(last, begin + reader.GetEntriesPerRead());
+            const auto entries = unit.fFiltered ? mask.Count(begin, end) : end - begin;
+            if (entries == 0) {
+               begin = end;
+               continue;
+            }
+            std::optional<Detail::RPassingCursor> passing;
+            if (unit.fFiltered)
+               passing.emplace(mask, begin);
+            auto *selection = passing ? &*passing : nullptr;
+            reader.Read(unit.fBegin + begin, unit.fBegin + end);
+            const bool more =
+               columnar && columnar->IsColumnar()
+                  ? columnar->FillColumns(reader, entries, selection, std::index_sequence_for<Columns...>{})
+                  : VisitBaskets(reader, entries, selection, visit, std::index_sequence_for<Columns...>{});
+            if (!more)
+               return;
             begin = end;
-            continue;
          }
-         std::optional<Detail::RPassingCursor> passing;
-         if (unit.fFiltered)
-            passing.emplace(mask, begin);
-         auto *selection = passing ? &*passing : nullptr;
-         reader.Read(unit.fBegin + begin, unit.fBegin + end);
-         const bool more =
-            columnar && columnar->IsColumnar()
-               ? columnar->FillColumns(reader, entries, selection, std::index_sequence_for<Columns...>{})
-               : VisitBaskets(reader, entries, selection, visit, std::index_sequence_for<Columns...>{});
-         if (!more)
-            return;
-         begin = end;
       }
    }
 
