@@ -774,11 +774,9 @@ private:
          window.fSkip = 0;
       }
       try {
-         if constexpr (AllScalar()) {
-            if (ReadsBaskets(slice.fUnit)) {
-               ReadBaskets(slice, visit, columnar);
-               return;
-            }
+         if (ReadsBaskets(slice.fUnit)) {
+            ReadBaskets(slice, visit, columnar);
+            return;
          }
          RunEventLoop(unit, window, visit);
       } catch (const RStopRequest &) {
@@ -796,7 +794,7 @@ private:
    /// entries from the slice's first passing entry to its last are read.
    void ReadBaskets(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar)
    {
-      // Only scalar columns have basket readers; this keeps explicit instantiations of other types compiling.
+      // Only scalar columns have basket readers: for other types this compiles to nothing.
       if constexpr (AllScalar()) {
          const auto &unit = fPlan.GetUnit(slice.fUnit);
          const auto &mask = fPlan.GetPassing(slice.fUnit);
