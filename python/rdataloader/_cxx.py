@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Sequence
 
 from . import _engine_cache
@@ -15,9 +16,17 @@ ENGINE_HEADER = "ROOT/ML/RDataLoader.hxx"
 #: Collection lengths (``suggest_max_len``): declared only when needed, as parsing costs start-up time.
 LENGTHS_HEADER = "ROOT/ML/RLengthDistribution.hxx"
 _declared: set[str] = set()
+#: The engine's header precompiled (see ``_engine_cache.header_module``), when this process imports it.
+_header_module: Path | None = None
+
+
+def header_module() -> str | None:
+    """The precompiled engine header this process imported instead of parsing it, if any."""
+    return None if _header_module is None else str(_header_module)
 
 
 def _load_headers(headers: Sequence[str]) -> None:
+    global _header_module
     with _lock:
         missing = [header for header in headers if header not in _declared]
         if not missing:
@@ -34,8 +43,18 @@ def _load_headers(headers: Sequence[str]) -> None:
                     "rdataloader's headers cannot be loaded next to it"
                 )
             interpreter.AddIncludePath(str(include_dir()))
+            # Registered before the first #include of the header, which cling then serves from the module.
+            module = _engine_cache.header_module(ENGINE_HEADER)
+            if module is not None and interpreter.RegisterPrebuiltModulePath(str(module)):
+                _header_module = module
         if not interpreter.Declare("\n".join(f'#include "{header}"' for header in missing)):
-            raise ImportError(f"rdataloader: cling could not compile {', '.join(missing)} in {include_dir()}")
+            damaged = (
+                ""
+                if _header_module is None
+                else f"; if the precompiled header {_header_module} is damaged, delete that directory (or set "
+                f"{_engine_cache.ENVIRONMENT_VARIABLE}= to turn the cache off)"
+            )
+            raise ImportError(f"rdataloader: cling could not compile {', '.join(missing)} in {include_dir()}{damaged}")
         _declared.update(missing)
 
 

@@ -256,7 +256,7 @@ class Engine:
         skip = token.batches
         expected = self.num_batches(split) - skip
         stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0,
-                 "engine_library": self._library}
+                 "engine_library": self._library, "header_module": _cxx.header_module()}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
         source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, token, stats)

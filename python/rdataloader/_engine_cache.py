@@ -1,4 +1,5 @@
-"""Engines compiled once per column signature and kept on disk, so that later processes skip cling's JIT.
+"""Engines compiled once per column signature and kept on disk, so that later processes skip cling's JIT;
+and the engine's header precompiled once, so that they skip parsing it too.
 
 Cling needs a few seconds to instantiate ``ROOT::ML::RDataLoader<Columns...>`` for a new signature and
 compile it, in every process. The same instantiation, compiled by the system's C++ compiler into a shared
@@ -12,11 +13,17 @@ empty ``RDATALOADER_ENGINE_CACHE`` turns it off. A library is named by a hash of
 the column types, the headers' contents, ROOT's version and the compiler command, so that a changed header
 or another ROOT never loads a stale one. A signature whose compilation failed is not tried again (the
 compiler's messages are kept next to it, in ``<name>.log``).
+
+Before any engine is built, cling parses the engine's header and the templates it instantiates: about half a
+second and 40 MiB of every process's start-up. rootcling precompiles the header into a C++ module, once per
+ROOT and header content, in the background like an engine; a later process registers it and imports the
+parsed declarations instead (``header_module``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -34,6 +41,8 @@ ENVIRONMENT_VARIABLE = "RDATALOADER_ENGINE_CACHE"
 _STALE_BUILD_SECONDS = 15 * 60
 #: The ROOT libraries the engine calls into.
 _ROOT_LIBRARIES = ("Core", "RIO", "Tree", "TreePlayer", "ROOTDataFrame", "ROOTVecOps", "Thread", "Imt")
+#: The C++ module that the engine's header is precompiled into: ``<MODULE>.pcm`` beside its module map.
+MODULE = "RDataLoaderHeaders"
 _background_builds: list[subprocess.Popen] = []
 
 
@@ -67,23 +76,37 @@ def instantiation(cxx_types: Sequence[str]) -> str:
     return f"ROOT::ML::RDataLoader<{', '.join(cxx_types)}>"
 
 
-def library_name(cxx_types: Sequence[str], command: Sequence[str]) -> str:
-    """A name that changes whenever the library would: types, headers, ROOT and the compiler command."""
+def _name(kind: str, parts: Sequence[str]) -> str:
+    """`kind` and a hash of `parts`, ROOT's version and the headers' contents."""
     import ROOT
 
     digest = hashlib.sha256()
-    for part in (instantiation(cxx_types), str(ROOT.gROOT.GetVersion()), str(ROOT.gROOT.GetGitCommit()), *command):
+    for part in (*parts, str(ROOT.gROOT.GetVersion()), str(ROOT.gROOT.GetGitCommit())):
         digest.update(part.encode() + b"\0")
     headers = include_dir()
     for header in sorted(headers.rglob("*.hxx")):
         digest.update(str(header.relative_to(headers)).encode() + b"\0" + header.read_bytes())
-    return f"engine-{digest.hexdigest()[:24]}"
+    return f"{kind}-{digest.hexdigest()[:24]}"
+
+
+def library_name(cxx_types: Sequence[str], command: Sequence[str]) -> str:
+    """A name that changes whenever the library would: types, headers, ROOT and the compiler command."""
+    return _name("engine", (instantiation(cxx_types), *command))
+
+
+def module_name(rootcling: str, header: str) -> str:
+    """A name that changes whenever the module would: header (and where it is installed), ROOT, rootcling."""
+    return _name("headers", (rootcling, str(include_dir() / header)))
 
 
 def build(cxx_types: Sequence[str], directory: Path, command: Sequence[str]) -> Path:
     """Compiles the engine of `cxx_types` into `directory` and returns the library (raises if the compiler fails)."""
     directory.mkdir(parents=True, exist_ok=True)
-    source = _write_source(cxx_types, directory / library_name(cxx_types, command))
+    return _build_engine(cxx_types, directory / library_name(cxx_types, command), command)
+
+
+def _build_engine(cxx_types: Sequence[str], stem: Path, command: Sequence[str]) -> Path:
+    source = _write_source(cxx_types, stem)
     return _compile(source, source.with_suffix(".so"), command)
 
 
@@ -122,7 +145,7 @@ def load(cxx_types: Sequence[str]) -> Path | None:
     name = library_name(cxx_types, command)
     library = directory / f"{name}.so"
     if not library.is_file():
-        _start_build(cxx_types, directory, name, command)
+        _start_build(directory, name, {"engine": list(cxx_types), "stem": str(directory / name), "command": command})
         return None
     import ROOT
 
@@ -139,7 +162,61 @@ def load(cxx_types: Sequence[str]) -> Path | None:
     return library
 
 
-def _start_build(cxx_types: Sequence[str], directory: Path, name: str, command: Sequence[str]) -> None:
+def rootcling() -> str | None:
+    """ROOT's dictionary and module generator, or None if this ROOT has none."""
+    import ROOT
+
+    return shutil.which("rootcling", path=str(ROOT.gROOT.GetBinDir())) or shutil.which("rootcling")
+
+
+def build_header_module(module: Path, rootcling: str, header: str) -> Path:
+    """Precompiles `header` (relative to the include directory) into the C++ module MODULE, in directory
+    `module` beside the module map that names it; returns `module` (raises if rootcling fails)."""
+    staging = module.with_name(f"{module.name}.{os.getpid()}")
+    log = module.with_suffix(".log")
+    staging.mkdir(parents=True)
+    try:
+        module_map = staging / "module.modulemap"
+        module_map.write_text(f'module {MODULE} {{\n  header "{include_dir() / header}"\n  export *\n}}\n')
+        # Nothing to generate but the module: no dictionary for anything in the header.
+        link_def = staging / "LinkDef.h"
+        link_def.write_text("".join(f"#pragma link off all {kind};\n" for kind in ("globals", "classes", "functions")))
+        result = subprocess.run(
+            [rootcling, "-f", str(staging / "dictionary.cxx"), "-s", str(staging / f"lib{MODULE}.so"), "-cxxmodule",
+             f"-moduleMapFile={module_map}", f"-I{include_dir()}", header, str(link_def)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0 or not (staging / f"{MODULE}.pcm").is_file():
+            log.write_text(result.stdout + result.stderr)
+            raise RuntimeError(f"precompiling {header} failed; rootcling's messages are in {log}")
+        for leftover in staging.iterdir():
+            if leftover.name not in (module_map.name, f"{MODULE}.pcm"):
+                leftover.unlink()
+        # Renamed when complete: a process registering the module never sees half of it.
+        os.replace(staging, module)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return module
+
+
+def header_module(header: str) -> Path | None:
+    """The directory holding `header` precompiled (see build_header_module) if the cache has it, for
+    ``gInterpreter.RegisterPrebuiltModulePath``; otherwise starts precompiling it in the background and
+    returns None."""
+    directory = cache_dir()
+    tool = rootcling() if directory is not None else None
+    if tool is None:
+        return None
+    name = module_name(tool, header)
+    module = directory / name
+    if (module / f"{MODULE}.pcm").is_file():
+        return module
+    _start_build(directory, name, {"module": str(module), "rootcling": tool, "header": header})
+    return None
+
+
+def _start_build(directory: Path, name: str, job: dict) -> None:
+    """Runs `job` (see _main) in a detached process, unless it is running or failed before."""
     if (directory / f"{name}.log").exists():
         return  # it failed before; the log says why
     marker = directory / f"{name}.building"
@@ -151,10 +228,9 @@ def _start_build(cxx_types: Sequence[str], directory: Path, name: str, command: 
     except OSError:
         return  # being built by another process, or the cache is not writable: nothing to do
     try:
-        source = _write_source(cxx_types, directory / name)
         _background_builds.append(
             subprocess.Popen(
-                [sys.executable, "-m", __name__, str(source), str(marker), *command],
+                [sys.executable, "-m", __name__, str(marker), json.dumps(job)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -162,17 +238,21 @@ def _start_build(cxx_types: Sequence[str], directory: Path, name: str, command: 
             )
         )
     except OSError:
-        marker.unlink(missing_ok=True)  # a full disk, say: the loader runs on cling's engine all the same
+        marker.unlink(missing_ok=True)  # a full disk, say: the loader runs on cling's parse all the same
 
 
 def _main(arguments: list[str]) -> None:
-    """The background build: ``python -m rdataloader._engine_cache SOURCE MARKER COMMAND...``."""
-    source, marker, command = Path(arguments[0]), Path(arguments[1]), arguments[2:]
+    """The background build: ``python -m rdataloader._engine_cache MARKER JOB``, with JOB the JSON of
+    ``{"engine": types, "stem": path, "command": [...]}`` or ``{"module": path, "rootcling": path, "header": name}``."""
+    marker, job = Path(arguments[0]), json.loads(arguments[1])
     os.nice(19)
     try:
-        _compile(source, source.with_suffix(".so"), command)
+        if "engine" in job:
+            _build_engine(job["engine"], Path(job["stem"]), job["command"])
+        else:
+            build_header_module(Path(job["module"]), job["rootcling"], job["header"])
     except RuntimeError:
-        pass  # the log next to the source says why, and keeps the build from being tried again
+        pass  # the log beside the output says why, and keeps the build from being tried again
     finally:
         marker.unlink(missing_ok=True)
 

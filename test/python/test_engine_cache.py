@@ -1,5 +1,6 @@
 """The engine cache: engines compiled by the system compiler, loaded by later processes instead of being
-compiled by cling; each case runs the loader in fresh processes, as a user's successive runs would."""
+compiled by cling, and the engine's header precompiled by rootcling, imported by later processes instead of
+being parsed; each case runs the loader in fresh processes, as a user's successive runs would."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rdataloader import _engine_cache
+from rdataloader._cxx import ENGINE_HEADER
 
 #: The loader's engine signature over the conftest files with these columns (label last, as a target).
 COLUMNS = ["idx", "x", "y", "label"]
@@ -22,8 +24,8 @@ CXX_TYPES = ["Long64_t", "Float_t", "Float_t", "Int_t"]
 
 #: One process: two shuffled epochs with a validation split of a TTree (read from baskets) and one epoch
 #: of the same TTree filtered (read by the event loop), written to OUT. Prints the engine library the
-#: loader reports, and the file mapped at the address of the engine's NextBatch: the library, when cling
-#: calls the compiled code rather than its own.
+#: loader reports, the file mapped at the address of the engine's NextBatch (the library, when cling calls
+#: the compiled code rather than its own), and the precompiled header the process imported.
 WORKER = textwrap.dedent(
     """
     import json, sys
@@ -56,7 +58,9 @@ WORKER = textwrap.dedent(
         low, high = (int(v, 16) for v in fields[0].split("-"))
         if low <= address < high:
             mapped = fields[5] if len(fields) > 5 else None
-    print(json.dumps({"engine_library": train.stats()["engine_library"], "next_batch_in": mapped}))
+    stats = train.stats()
+    print(json.dumps({"engine_library": stats["engine_library"], "next_batch_in": mapped,
+                      "header_module": stats["header_module"]}))
     """
 )
 
@@ -75,6 +79,14 @@ def library_path(cache: Path) -> Path:
     return cache / f"{_engine_cache.library_name(CXX_TYPES, _engine_cache.compile_command())}.so"
 
 
+def module_path(cache: Path) -> Path:
+    return cache / _engine_cache.module_name(_engine_cache.rootcling(), ENGINE_HEADER)
+
+
+def is_built(path: Path) -> bool:
+    return path.exists() and not path.with_name(f"{path.stem}.building").exists()
+
+
 def wait_for(condition, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -84,10 +96,13 @@ def wait_for(condition, seconds: float = 300) -> None:
 
 @pytest.fixture(scope="module")
 def compiled_cache(tmp_path_factory) -> Path:
-    """A cache holding the engine of CXX_TYPES, compiled in this process (not loaded here)."""
+    """A cache holding the engine of CXX_TYPES and the precompiled header, built in this process (not
+    loaded here)."""
     cache = tmp_path_factory.mktemp("engine-cache")
     library = _engine_cache.build(CXX_TYPES, cache, _engine_cache.compile_command())
     assert library == library_path(cache) and library.is_file()
+    module = _engine_cache.build_header_module(module_path(cache), _engine_cache.rootcling(), ENGINE_HEADER)
+    assert sorted(p.name for p in module.iterdir()) == [f"{_engine_cache.MODULE}.pcm", "module.modulemap"]
     return cache
 
 
@@ -96,8 +111,10 @@ def test_a_cached_engine_runs_the_compiled_code_and_delivers_what_cling_does(com
     compiled = run_worker(clustered_file, tmp_path / "compiled.npz", compiled_cache)
     jitted = run_worker(clustered_file, tmp_path / "jitted.npz", None)
     library = str(library_path(compiled_cache))
-    assert compiled["report"] == {"engine_library": library, "next_batch_in": library}
+    assert compiled["report"] == {"engine_library": library, "next_batch_in": library,
+                                  "header_module": str(module_path(compiled_cache))}
     assert jitted["report"]["engine_library"] is None and jitted["report"]["next_batch_in"] != library
+    assert jitted["report"]["header_module"] is None
     assert compiled["arrays"].keys() == jitted["arrays"].keys()
     for name, array in jitted["arrays"].items():
         assert np.array_equal(compiled["arrays"][name], array), name
@@ -110,14 +127,15 @@ def test_a_cached_engine_runs_the_compiled_code_and_delivers_what_cling_does(com
     assert np.array_equal(np.sort(arrays["filtered_x"][:, 0]), [i for i in range(1000) if i % 3])
 
 
-def test_a_missing_engine_is_compiled_in_the_background_for_the_next_process(clustered_file, tmp_path):
+def test_a_missing_engine_and_header_are_compiled_in_the_background_for_the_next_process(clustered_file, tmp_path):
     cache = tmp_path / "cache"
     first = run_worker(clustered_file, tmp_path / "first.npz", cache)
-    assert first["report"]["engine_library"] is None
-    library = library_path(cache)
-    wait_for(lambda: library.is_file() and not library.with_suffix(".building").exists())
+    assert first["report"]["engine_library"] is None and first["report"]["header_module"] is None
+    library, module = library_path(cache), module_path(cache)
+    wait_for(lambda: is_built(library) and is_built(module))
     second = run_worker(clustered_file, tmp_path / "second.npz", cache)
-    assert second["report"] == {"engine_library": str(library), "next_batch_in": str(library)}
+    assert second["report"] == {"engine_library": str(library), "next_batch_in": str(library),
+                                "header_module": str(module)}
     for name, array in first["arrays"].items():
         assert np.array_equal(second["arrays"][name], array), name
 
@@ -162,6 +180,47 @@ def test_the_library_name_follows_types_headers_and_compiler(tmp_path, monkeypat
     assert _engine_cache.library_name(CXX_TYPES, command) != name
 
 
+def test_the_header_module_name_follows_headers_their_place_and_root(tmp_path, monkeypatch):
+    rootcling = _engine_cache.rootcling()
+    name = _engine_cache.module_name(rootcling, ENGINE_HEADER)
+    assert name.startswith("headers-") and name == _engine_cache.module_name(rootcling, ENGINE_HEADER)
+    assert name != _engine_cache.module_name(str(tmp_path / "rootcling"), ENGINE_HEADER)
+    headers = tmp_path / "include"
+    shutil.copytree(_engine_cache.include_dir(), headers)
+    monkeypatch.setattr(_engine_cache, "include_dir", lambda: headers)
+    # The module map names the header by its path: headers installed elsewhere need a module of their own.
+    moved = _engine_cache.module_name(rootcling, ENGINE_HEADER)
+    assert moved != name
+    batch_header = headers / "ROOT" / "ML" / "RBatch.hxx"
+    batch_header.write_text(batch_header.read_text() + "\n")
+    assert _engine_cache.module_name(rootcling, ENGINE_HEADER) not in (name, moved)
+
+
+def test_a_header_that_rootcling_rejects_leaves_a_log_and_no_module(tmp_path, monkeypatch):
+    headers = tmp_path / "include"
+    shutil.copytree(_engine_cache.include_dir(), headers)
+    (headers / ENGINE_HEADER).write_text("this is not C++;\n")
+    monkeypatch.setattr(_engine_cache, "include_dir", lambda: headers)
+    module = tmp_path / "cache" / "headers-broken"
+    module.parent.mkdir()
+    with pytest.raises(RuntimeError, match="rootcling's messages are in"):
+        _engine_cache.build_header_module(module, _engine_cache.rootcling(), ENGINE_HEADER)
+    assert "this is not C++" in module.with_suffix(".log").read_text()
+    assert sorted(p.name for p in module.parent.iterdir()) == ["headers-broken.log"]
+
+
+def test_a_damaged_header_module_is_named_in_the_error(compiled_cache, clustered_file, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(compiled_cache, cache)
+    pcm = module_path(cache) / f"{_engine_cache.MODULE}.pcm"
+    pcm.write_bytes(pcm.read_bytes()[: pcm.stat().st_size // 2])
+    env = dict(os.environ, **{_engine_cache.ENVIRONMENT_VARIABLE: str(cache)})
+    result = subprocess.run([sys.executable, "-c", WORKER, clustered_file, str(tmp_path / "out.npz"), *CXX_TYPES],
+                            capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert result.returncode != 0
+    assert f"if the precompiled header {module_path(cache)} is damaged, delete that directory" in result.stderr
+
+
 def test_the_cache_location_and_turning_it_off(monkeypatch, tmp_path):
     monkeypatch.delenv(_engine_cache.ENVIRONMENT_VARIABLE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -173,7 +232,7 @@ def test_the_cache_location_and_turning_it_off(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("problem", ["cache is a file", "no compiler"])
-def test_without_a_usable_cache_or_compiler_cling_compiles_and_nothing_is_written(clustered_file, tmp_path, problem):
+def test_without_a_usable_cache_or_compiler_cling_compiles_the_engine(clustered_file, tmp_path, problem):
     if problem == "cache is a file":
         cache = tmp_path / "not-a-directory"
         cache.write_text("")
@@ -184,5 +243,10 @@ def test_without_a_usable_cache_or_compiler_cling_compiles_and_nothing_is_writte
     assert run["report"]["engine_library"] is None
     assert np.array_equal(np.sort(np.concatenate([run["arrays"]["train0_x"][:, 0],
                                                   run["arrays"]["validation0_x"][:, 0]])), np.arange(1000))
-    time.sleep(1)
-    assert cache.is_file() if problem == "cache is a file" else not cache.exists()
+    if problem == "cache is a file":
+        time.sleep(1)
+        assert cache.is_file()
+    else:
+        # Precompiling the header needs only ROOT's rootcling; no engine is written.
+        wait_for(lambda: is_built(module_path(cache)))
+        assert sorted(p.name for p in cache.iterdir()) == [module_path(cache).name]
