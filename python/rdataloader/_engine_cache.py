@@ -203,8 +203,12 @@ def header_module(header: str) -> Path | None:
     """The directory holding `header` precompiled (see build_header_module) if the cache has it, for
     ``gInterpreter.RegisterPrebuiltModulePath``; otherwise starts precompiling it in the background and
     returns None."""
+    import ROOT
+
     directory = cache_dir()
-    tool = rootcling() if directory is not None else None
+    # A ROOT built without runtime C++ modules parses headers only.
+    modules = "runtime_cxxmodules" in str(ROOT.gROOT.GetConfigFeatures()).split()
+    tool = rootcling() if directory is not None and modules else None
     if tool is None:
         return None
     name = module_name(tool, header)
