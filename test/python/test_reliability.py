@@ -157,7 +157,8 @@ def test_an_exception_in_the_training_step_leaves_the_loader_usable(odd_files):
 
 def test_sigint_during_an_epoch_stops_promptly(odd_files):
     script = textwrap.dedent(f"""
-        import time, ROOT
+        import faulthandler, signal, time, ROOT
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", {odd_files['large'][0]!r}), batch_size=1,
                                      batches_in_memory=1, columns=["idx"])
         # "ready" once the engine is compiled: a signal while cling compiles can crash cppyy itself.
@@ -178,7 +179,15 @@ def test_sigint_during_an_epoch_stops_promptly(odd_files):
     time.sleep(1.0)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        # A hang: fail with where every Python thread of the child stands.
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"no exit 30 s after SIGINT; stdout: {out[-500:]!r}; stacks:\n{err[-6000:]}")
     assert "interrupted" in out, err[-2000:]
     assert time.monotonic() - sent < 10
     assert process.returncode == 0
