@@ -157,8 +157,13 @@ def test_an_exception_in_the_training_step_leaves_the_loader_usable(odd_files):
 
 def test_sigint_during_an_epoch_stops_promptly(odd_files):
     script = textwrap.dedent(f"""
-        import faulthandler, signal, time, ROOT
+        import faulthandler, signal, time
+        # As a user's Python starts, whatever this suite inherited: a shell's background job runs with
+        # SIGINT ignored, and a child inherits the signal mask of the thread that started it.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+        import ROOT
         loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", {odd_files['large'][0]!r}), batch_size=1,
                                      batches_in_memory=1, columns=["idx"])
         # "ready" once the engine is compiled: a signal while cling compiles can crash cppyy itself.
