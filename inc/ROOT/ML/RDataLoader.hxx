@@ -809,10 +809,8 @@ private:
                begin = end;
                continue;
             }
-            std::optional<Detail::RPassingCursor> passing;
-            if (unit.fFiltered)
-               passing.emplace(mask, begin);
-            auto *selection = passing ? &*passing : nullptr;
+            Detail::RPassingCursor passing(mask, begin);
+            auto *selection = unit.fFiltered ? &passing : nullptr;
             reader.Read(unit.fBegin + begin, unit.fBegin + end);
             const bool more =
                columnar && columnar->IsColumnar()
