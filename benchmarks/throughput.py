@@ -7,13 +7,14 @@ a section says so. The reference is ``rootreadspeed``, which reads every branch 
 once through TTree, without building batches: the I/O limit of a loader built on TTree reading.
 
 Sections: the main comparison (zlib and LZ4 files), eager loading, a filtered dataframe, a
-consumer training a small MLP, and (with ``--scaling``) 5/20/100 columns and 0.5M/2M/8M entries.
+consumer training a small MLP, and (with ``--scaling``) 5/20/100 columns and 0.5M/2M/8M entries,
+each also with one reading thread.
 Our loader runs its engine from an engine cache of this run's own, compiled before the
 measurements, except in the "first run" row (cache off: cling compiles the engine).
 
-    python benchmarks/throughput.py                              # full run, about 25 minutes
+    python benchmarks/throughput.py                              # full run, about 15 minutes
     python benchmarks/throughput.py --entries 20000 --quick      # smoke test, about 1 minute
-    python benchmarks/throughput.py --scaling                    # adds the sweep, about 45 minutes
+    python benchmarks/throughput.py --scaling                    # adds the sweep, about 20 minutes in all
 """
 
 from __future__ import annotations
@@ -537,10 +538,15 @@ def scaling_section(runner: Runner, data_dir: Path, entries: int) -> str:
         compile_engine(runner, file, features)
         label = f"{n_features} cols, {n_entries / 1e6:g}M"
         reference = runner.readspeed(f"{label} rootreadspeed", [file], 2, n_entries)
-        row = [str(n_features + 1), f"{n_entries / 1e6:g}M", rate_cell(reference)]
-        for kind in ("root", "ours"):
-            r = runner.source(f"{label} {kind}", source="loader", loader=kind, file=file, features=features)
-            row += [rate_cell(r), ratio(r, reference)]
+        root = runner.source(f"{label} root", source="loader", loader="root", file=file, features=features)
+        ours = runner.source(f"{label} ours", source="loader", loader="ours", file=file, features=features)
+        one_thread = runner.source(
+            f"{label} ours 1 thread", source="loader", loader="ours", read_threads=1, file=file, features=features
+        )
+        n_columns = n_features + 1
+        row = [str(n_columns), f"{n_entries / 1e6:g}M", rate_cell(reference), rate_cell(root), ratio(root, reference)]
+        row += [rate_cell(ours), ratio(ours, reference), value_cost_cell(ours, n_columns)]
+        row += [rate_cell(one_thread), ratio(ours, one_thread)]
         rows.append(row)
     headers = [
         "columns",
@@ -550,8 +556,18 @@ def scaling_section(runner: Runner, data_dir: Path, entries: int) -> str:
         "vs rrs",
         "rdataloader (M/s)",
         "vs rrs",
+        "ns per value",
+        "rdataloader, read_threads=1 (M/s)",
+        "2 threads / 1",
     ]
     return markdown_table(headers, rows)
+
+
+def value_cost_cell(result: dict[str, Any], n_columns: int) -> str:
+    """Wall time per value read (entry × column), in ns: flat when cost grows linearly with both."""
+    if "rate" not in result:
+        return "–"
+    return f"{1e9 / (result['rate'] * n_columns):.1f}"
 
 
 def plot(results: dict[str, dict[str, dict]], path: Path) -> None:

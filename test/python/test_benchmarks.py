@@ -24,11 +24,17 @@ def _row(table: str, name: str, mode: str = "") -> list[str]:
     return [cell.strip() for cell in rows[0].strip("|").split("|")]
 
 
-def test_throughput_quick_mode_measures_every_reader(tmp_path):
-    out = _run("throughput.py", tmp_path, "--json", str(tmp_path / "t.json"), "--plot", str(tmp_path / "t.png"))
+def test_throughput_quick_mode_measures_every_reader_and_the_scaling_sweep(tmp_path):
+    out = _run(
+        "throughput.py", tmp_path, "--scaling", "--json", str(tmp_path / "t.json"), "--plot", str(tmp_path / "t.png")
+    )
     for reader in ("rootreadspeed --threads 2", "ROOT 6.40 loader", "rdataloader", "rdataloader, read_threads=1"):
         cells = _row(out, reader)
         assert float(cells[1]) > 0, cells  # an epoch time, not an error
+    # Rates of rootreadspeed, ROOT's loader, ours and ours on one thread, for 101 columns and for 4x the entries.
+    for columns, entries in (("101", "0.02M"), ("21", "0.08M")):
+        cells = _row(out, columns, entries)
+        assert all(float(cells[i]) > 0 for i in (2, 3, 5, 8)), cells
     assert (tmp_path / "t.png").stat().st_size > 0
 
 
