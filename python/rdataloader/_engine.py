@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from pathlib import Path
 from typing import Iterator
@@ -328,6 +329,14 @@ class Engine:
         """An epoch of ``shuffle="global"``: the split's pile cache, built by this epoch if it has none."""
         cache = self._piles.get(split)
         stats["bytes_read"] = 0
+        if cache is not None and not cache.is_intact():
+            warnings.warn(
+                f"RDataLoader: the shuffle cache {cache.directory} was deleted or changed since it was written; "
+                "this epoch builds it again",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            cache = None
         if cache is None:
             started = time.perf_counter()
             cache = self._build_piles(split, token, stats)
@@ -348,7 +357,7 @@ class Engine:
             self._remove_piles = weakref.finalize(self, shutil.rmtree, self._piles_root, ignore_errors=True)
         directory = self._piles_root / ("train", "validation")[split]
         shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir()
+        directory.mkdir(parents=True)
         pile_entries = self.window_batches(split) * self.spec.batch_size
         cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
                           (self.spec.seed, split, _PILE_DRAW), _PILE_BUFFER_BYTES)

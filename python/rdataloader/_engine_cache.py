@@ -43,6 +43,9 @@ _STALE_BUILD_SECONDS = 15 * 60
 _ROOT_LIBRARIES = ("Core", "RIO", "Tree", "TreePlayer", "ROOTDataFrame", "ROOTVecOps", "Thread", "Imt")
 #: The C++ module that the engine's header is precompiled into: ``<MODULE>.pcm`` beside its module map.
 MODULE = "RDataLoaderHeaders"
+#: Beside each library and inside each module directory: the size and digest of what was written, checked before
+#: it is loaded, since a truncated library (a full disk, a killed build) crashes the process that maps it.
+_CHECKSUM_SUFFIX = ".checksum"
 _background_builds: list[subprocess.Popen] = []
 
 
@@ -116,8 +119,40 @@ def _write_source(cxx_types: Sequence[str], stem: Path) -> Path:
     return source
 
 
+def _checksum(path: Path) -> dict:
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return {"size": path.stat().st_size, "blake2b": digest}
+
+
+def _write_checksum(path: Path, record: Path) -> None:
+    """Records the size and digest of `path` in `record`, written under another name and renamed."""
+    partial = record.with_name(f"{record.name}.{os.getpid()}")
+    partial.write_text(json.dumps(_checksum(path)))
+    os.replace(partial, record)
+
+
+def _is_intact(path: Path, record: Path) -> bool:
+    """Whether `path` is what was written: the size and digest recorded in `record` when it was made."""
+    try:
+        return json.loads(record.read_text()) == _checksum(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _discard_damaged(path: Path, record: Path, kind: str) -> None:
+    warnings.warn(
+        f"rdataloader: the {kind} {path} in the engine cache is damaged (it is not what was written: a full disk or "
+        "an interrupted build); it is deleted and built again in the background, and this process goes without it",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    record.unlink(missing_ok=True)
+
+
 def _compile(source: Path, library: Path, command: Sequence[str]) -> Path:
-    # Written under another name first: a process loading the cache never sees half a library.
+    # Written under another name first: a process loading the cache never sees half a library. Its checksum
+    # goes into place before it does, so that a library without one is known to be damaged.
     partial = library.with_suffix(f".so.{os.getpid()}")
     log = library.with_suffix(".log")
     try:
@@ -125,6 +160,7 @@ def _compile(source: Path, library: Path, command: Sequence[str]) -> Path:
         if result.returncode != 0:
             log.write_text(result.stdout + result.stderr)
             raise RuntimeError(f"compiling {source} failed; the compiler's messages are in {log}")
+        _write_checksum(partial, library.with_name(library.name + _CHECKSUM_SUFFIX))
         os.replace(partial, library)
         log.unlink(missing_ok=True)
     finally:
@@ -144,6 +180,9 @@ def load(cxx_types: Sequence[str]) -> Path | None:
         return None
     name = library_name(cxx_types, command)
     library = directory / f"{name}.so"
+    checksum = library.with_name(library.name + _CHECKSUM_SUFFIX)
+    if library.is_file() and not _is_intact(library, checksum):
+        _discard_damaged(library, checksum, "compiled engine")
     if not library.is_file():
         _start_build(directory, name, {"engine": list(cxx_types), "stem": str(directory / name), "command": command})
         return None
@@ -192,6 +231,7 @@ def build_header_module(module: Path, rootcling: str, header: str) -> Path:
         for leftover in staging.iterdir():
             if leftover.name not in (module_map.name, f"{MODULE}.pcm"):
                 leftover.unlink()
+        _write_checksum(staging / f"{MODULE}.pcm", staging / f"{MODULE}.pcm{_CHECKSUM_SUFFIX}")
         # Renamed when complete: a process registering the module never sees half of it.
         os.replace(staging, module)
     finally:
@@ -213,7 +253,10 @@ def header_module(header: str) -> Path | None:
         return None
     name = module_name(tool, header)
     module = directory / name
-    if (module / f"{MODULE}.pcm").is_file():
+    pcm = module / f"{MODULE}.pcm"
+    if module.is_dir() and not _is_intact(pcm, pcm.with_name(pcm.name + _CHECKSUM_SUFFIX)):
+        _discard_damaged(module, pcm.with_name(pcm.name + _CHECKSUM_SUFFIX), "precompiled header")
+    if pcm.is_file():
         return module
     _start_build(directory, name, {"module": str(module), "rootcling": tool, "header": header})
     return None

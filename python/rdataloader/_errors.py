@@ -14,14 +14,41 @@ class ColumnError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def unknown_column(name: str, available: Iterable[str]) -> ColumnError:
+def close_matches(name: str, candidates: Sequence[str]) -> str:
+    """'did you mean ...? ' for the names of ``candidates`` close to ``name``, or ''."""
+    close = difflib.get_close_matches(name, candidates, n=3)
+    return f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+
+
+def unknown_column(name: str, available: Iterable[str], option: str = "") -> ColumnError:
+    """The error for a column the dataframe does not have, with its close matches; ``option`` names
+    the argument that asked for it (``"target"``, ``"dtypes"``...), if not ``columns``."""
     available = list(available)
-    close = difflib.get_close_matches(name, available, n=3)
-    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    asked = f"{option} names {name!r}, but there is " if option else ""
     return ColumnError(
-        f"no column {name!r} in the dataframe; {hint}(available: {len(available)} columns: "
-        f"{', '.join(available[:12])}{', ...' if len(available) > 12 else ''})"
+        f"{asked}no column {name!r} in the dataframe; {close_matches(name, available)}(available: "
+        f"{len(available)} columns: {', '.join(available[:12])}{', ...' if len(available) > 12 else ''})"
     )
+
+
+def not_loaded(name: str, option: str, loaded: Sequence[str], available: Iterable[str]) -> ColumnError:
+    """The error for ``option`` naming a column that is not among the loaded ``columns``: the way out is
+    adding it to ``columns`` if the dataframe has it, or a close match if it does not."""
+    if name not in set(available):
+        return unknown_column(name, available, option)
+    return ColumnError(
+        f"{option} names {name!r}, a column of the dataframe that is not among columns={list(loaded)}; "
+        f"{close_matches(name, loaded)}add {name!r} to columns=[...]"
+    )
+
+
+def repeated(option: str, names: Sequence[str]) -> None:
+    """Raise for the first name that ``names`` (the value of ``option``) lists twice."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{option} lists {name!r} twice; name each column once")
+        seen.add(name)
 
 
 _CXX_EXCEPTIONS = {

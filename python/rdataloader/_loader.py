@@ -445,6 +445,16 @@ class RDataLoader:
         if self._engine is not None:
             self._engine.close()
 
+    def __reduce_ex__(self, protocol):
+        # pickle, copy and deepcopy all come here; a copy of the cppyy objects would crash the interpreter.
+        raise TypeError(
+            "an RDataLoader cannot be pickled or copied: it holds RDataFrames and a C++ engine (open files, a "
+            "loading thread) that exist only in this process. Create the loader in the process that uses it (with "
+            "the same set_seed in every process for identical epochs); for torch.utils.data.DataLoader workers, "
+            "pass loader.as_torch() with num_workers=N and the default 'fork' start method: each worker then "
+            "reads its own share of every epoch"
+        )
+
     def __enter__(self) -> RDataLoader:
         return self
 

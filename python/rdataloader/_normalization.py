@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ._errors import close_matches
+
 METHODS = ("standard", "minmax")
 
 
@@ -31,6 +33,9 @@ class Normalization:
     std: tuple[float, ...]
     minimum: tuple[float, ...]
     maximum: tuple[float, ...]
+    #: NaN and infinite values of each element in the training split, left out of the fit (they stay NaN or
+    #: infinite in the batches).
+    skipped: tuple[int, ...] = ()
 
     @classmethod
     def fit(cls, columns: Sequence[str], methods: Sequence[str | None], statistics) -> Normalization:
@@ -49,6 +54,15 @@ class Normalization:
             else:
                 scale.append(1.0)
                 flat.append(name)
+        skipped = {name: int(s.fNonFinite) for name, s in zip(columns, statistics) if s.fNonFinite}
+        if skipped:
+            warnings.warn(
+                "RDataLoader: normalize: NaN or infinite values were left out of the fit ("
+                + ", ".join(f"{name}: {n}" for name, n in skipped.items())
+                + "); they stay NaN or infinite in the batches (loader.normalization.skipped counts them per "
+                "feature): Filter them out, or Define a replacement, to train on finite values only",
+                stacklevel=4,
+            )
         if flat:
             warnings.warn(
                 f"RDataLoader: normalize: {', '.join(flat)} do not vary in the training split; they are only "
@@ -65,6 +79,7 @@ class Normalization:
             std=tuple(float(s.GetStdDev()) for s in statistics),
             minimum=tuple(float(s.fMin) for s in statistics),
             maximum=tuple(float(s.fMax) for s in statistics),
+            skipped=tuple(int(s.fNonFinite) for s in statistics),
         )
 
     def save(self, path: str | Path) -> None:
@@ -78,11 +93,13 @@ class Normalization:
         return cls(**{k: tuple(v) for k, v in data.items()})
 
     def __repr__(self) -> str:
-        header = f"{'feature':<24} {'method':<9} {'count':>9} {'mean':>11} {'std':>11} {'min':>11} {'max':>11}"
+        header = (f"{'feature':<24} {'method':<9} {'count':>9} {'mean':>11} {'std':>11} {'min':>11} {'max':>11} "
+                  f"{'skipped':>8}")
+        skipped = self.skipped or (0,) * len(self.columns)
         rows = [
-            f"{c:<24} {str(m):<9} {n:>9} {mu:>11.4g} {sd:>11.4g} {lo:>11.4g} {hi:>11.4g}"
-            for c, m, n, mu, sd, lo, hi in zip(self.columns, self.methods, self.count, self.mean, self.std,
-                                                self.minimum, self.maximum)
+            f"{c:<24} {str(m):<9} {n:>9} {mu:>11.4g} {sd:>11.4g} {lo:>11.4g} {hi:>11.4g} {k:>8}"
+            for c, m, n, mu, sd, lo, hi, k in zip(self.columns, self.methods, self.count, self.mean, self.std,
+                                                   self.minimum, self.maximum, skipped)
         ]
         return "\n".join([header, *rows])
 
@@ -109,4 +126,5 @@ def check_normalize(normalize, features: Sequence[str]) -> None:
     if isinstance(normalize, Mapping):
         for column in normalize:
             if column not in features:
-                raise ValueError(f"normalize names {column!r}, which is not a feature column {list(features)}")
+                raise ValueError(f"normalize names {column!r}, which is not a feature column; "
+                                 f"{close_matches(column, features)}(features: {list(features)})")

@@ -85,6 +85,16 @@ class PileCache:
     def _path(self, pile: int) -> Path:
         return self.directory / f"pile{pile:06d}.bin"
 
+    def is_intact(self) -> bool:
+        """Whether every pile file is on disk with the entries written to it (the directory may have
+        been deleted, by a cleaner of the temporary directory for example)."""
+        itemsize = 0 if self._schema is None else self._schema.dtype.itemsize
+        for pile, size in enumerate(self._sizes):
+            path = self._path(pile)
+            if size and (not path.is_file() or path.stat().st_size != size * itemsize):
+                return False
+        return self.directory.is_dir()
+
     def add(self, arrays: list) -> None:
         """Take the entries of one batch; they reach their piles at the next flush."""
         if self._schema is None:
@@ -106,8 +116,18 @@ class PileCache:
         start = 0
         for pile, count in enumerate(np.bincount(piles, minlength=len(self._sizes))):
             if count:
-                with open(self._path(pile), "ab") as file:
-                    by_pile[start:start + count].tofile(file)
+                try:
+                    # file.write rather than ndarray.tofile, which does not report a short write (a full disk).
+                    with open(self._path(pile), "ab") as file:
+                        file.write(by_pile[start:start + count].data)
+                except OSError as error:
+                    needed = int(self._sizes.sum() + len(records)) * self._schema.dtype.itemsize
+                    raise OSError(
+                        error.errno,
+                        f"shuffle='global' could not write its cache in {self.directory} ({error.strerror}); it "
+                        f"needs at least {needed / 2**20:.1f} MiB there: free some space, or pass cache_dir= a "
+                        "directory on a disk with room",
+                    ) from error
                 self._sizes[pile] += count
                 start += count
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from ._collections import Collection, check_collections, parse_collections
-from ._errors import ColumnError, unknown_column
+from ._errors import not_loaded, repeated, unknown_column
 from ._normalization import check_normalize
 from ._types import ColumnType, normalize_dtype, parse_column_type, same_cxx_type
 
@@ -144,18 +144,23 @@ def _nodes(rdataframes) -> list:
     return nodes
 
 
-def _column_types(nodes: list, columns: list[str]) -> list[ColumnType]:
-    available = [str(c) for c in nodes[0].GetColumnNames()]
-    known = set(available)
+def available_columns(node) -> list[str]:
+    return [str(c) for c in node.GetColumnNames()]
+
+
+def _column_types(nodes: list, columns: list[str], option: str = "") -> list[ColumnType]:
+    """The type of each column, the same in every dataframe; ``option`` is the argument naming them."""
+    available = [available_columns(node) for node in nodes]
     types = []
     for column in columns:
-        if column not in known:
-            raise unknown_column(column, available)
+        for i, names in enumerate(available):
+            if column not in names:
+                where = f"rdataframes[{i}]: " if i else ""
+                error = unknown_column(column, names, option)
+                raise type(error)(where + str(error))
         cxx = str(nodes[0].GetColumnType(column))
         for i, node in enumerate(nodes[1:], start=1):
-            other = str(node.GetColumnType(column)) if column in {str(c) for c in node.GetColumnNames()} else None
-            if other is None:
-                raise unknown_column(column, [str(c) for c in node.GetColumnNames()])
+            other = str(node.GetColumnType(column))
             if same_cxx_type(other) != same_cxx_type(cxx):
                 raise TypeError(
                     f"column {column!r} has type {cxx} in rdataframes[0] but {other} in rdataframes[{i}]; "
@@ -216,8 +221,8 @@ def build_spec(
         )
     if batches_in_memory is not None:
         batches_in_memory = _positive_int("batches_in_memory", batches_in_memory)
-    if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or set_seed < 0:
-        raise ValueError(f"set_seed must be a non-negative integer (0 draws a random seed); got {set_seed!r}")
+    if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or not 0 <= set_seed < 2**64:
+        raise ValueError(f"set_seed must be an integer in [0, 2**64) (0 draws a random seed); got {set_seed!r}")
     rank, world_size = _rank_and_world_size(rank, world_size)
     if world_size > 1 and set_seed == 0:
         # The shards of an epoch are drawn from the seed in each process, without communication.
@@ -231,32 +236,34 @@ def build_spec(
     nodes = _nodes(rdataframes)
     groups = parse_collections(collections, collections_layout, sort_by, dtypes)
     grouped = {c for group in groups for c in group.columns}
-    columns = _as_list(columns) or [str(c) for c in nodes[0].GetColumnNames() if str(c) not in grouped]
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"columns lists a column twice: {columns}")
+    available = available_columns(nodes[0])
+    columns = _as_list(columns) or [c for c in available if c not in grouped]
+    repeated("columns", columns)
     types = _column_types(nodes, columns)
-    groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns)))) for g in groups)
+    groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns), f"collections[{g.name!r}]")))
+                   for g in groups)
     check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
 
     targets = _as_list(target)
+    repeated("target", targets)
     weights = weights or ""
     if not isinstance(weights, str):
         raise TypeError(f"weights must be a column name; got {weights!r}")
     for t in targets:
         if t not in columns:
-            raise ColumnError(f"target {t!r} is not among the columns {columns}; add it to columns=[...]")
+            raise not_loaded(t, "target", columns, available)
     if weights:
         if not targets:
             raise ValueError(f"weights={weights!r} needs a target: weights scale a loss, which needs targets")
         if weights not in columns:
-            raise ColumnError(f"weights {weights!r} is not among the columns {columns}; add it to columns=[...]")
+            raise not_loaded(weights, "weights", columns, available)
         if weights in targets:
             raise ValueError(f"column {weights!r} cannot be both a target and the weights")
 
     max_vec_sizes = dict(max_vec_sizes or {})
     for name, size in max_vec_sizes.items():
         if name not in columns:
-            raise ColumnError(f"max_vec_sizes names {name!r}, which is not among the columns {columns}")
+            raise not_loaded(name, "max_vec_sizes", columns, available)
         _positive_int(f"max_vec_sizes[{name!r}]", size)
     for column, ctype in zip(columns, types):
         if ctype.is_vector and column not in max_vec_sizes:
@@ -272,7 +279,7 @@ def build_spec(
         if any(name == group.name for group in groups):
             continue
         if name not in columns:
-            raise ColumnError(f"dtypes names {name!r}, which is not among the columns {columns}")
+            raise not_loaded(name, "dtypes", columns, available)
         normalized[name] = normalize_dtype(name, dtype)
     spec = LoaderSpec(
         nodes=nodes,
@@ -501,7 +508,7 @@ def build_split(spec: LoaderSpec, test_size: Any, split_key: Any, n_folds: Any, 
         return SplitSpec(test_size=_fraction(test_size))
     if not isinstance(split_key, str):
         raise TypeError(f"split_key must be a column name; got {split_key!r}")
-    key_type = _column_types(spec.nodes, [split_key])[0]
+    key_type = _column_types(spec.nodes, [split_key], "split_key")[0]
     if key_type.is_vector or not key_type.element_dtype.startswith(("int", "uint")):
         raise TypeError(
             f"split_key {split_key!r} has type {key_type.cxx}, but a split key must be an integer column; "

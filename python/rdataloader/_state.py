@@ -57,12 +57,13 @@ def state_dict(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
 
 
 def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"malformed RDataLoader state: {what} must be a non-negative integer; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**64:
+        raise ValueError(f"malformed RDataLoader state: {what} must be an integer in [0, 2**64); got {value!r}")
     return int(value)
 
 
 def load_state_dict(spec: LoaderSpec, engine: Engine, state: Mapping[str, Any]) -> None:
+    """Check the whole state first and change the loader only then: a refused state leaves it as it was."""
     if not isinstance(state, Mapping) or state.get("format") != FORMAT:
         raise ValueError(f"not an RDataLoader state (a dict from state_dict() with format {FORMAT!r})")
     try:

@@ -62,6 +62,23 @@ def test_value_out_of_range_for_dtype_raises():
         list(loader.as_numpy())
 
 
+@pytest.mark.parametrize("read_threads", [0, 2])
+@pytest.mark.parametrize("dtype, exact, rounded", [("float64", 2**53, 2**53 + 1), ("float32", 2**24, 2**24 + 1)])
+def test_an_integer_that_a_float_dtype_would_round_is_refused(tmp_path, read_threads, dtype, exact, rounded):
+    # A float64 output of an int64 above 2**53 used to round silently (float32: above 2**24).
+    path = str(tmp_path / "big.root")
+    ROOT.RDataFrame(4).Define("n", f"rdfentry_ < 3 ? (Long64_t){exact}LL - (Long64_t)rdfentry_ : (Long64_t){rounded}LL"
+                              ).Snapshot("tree", path)
+    df = ROOT.RDataFrame("tree", path)
+    exact_only = ROOT.ML.RDataLoader(df.Range(3) if read_threads == 0 else df.Filter("rdfentry_ < 3"), batch_size=3,
+                                     shuffle=False, columns=["n"], dtypes={"n": dtype}, read_threads=read_threads)
+    assert single_batch(exact_only)[:, 0].tolist() == [exact, exact - 1, exact - 2]
+    loader = ROOT.ML.RDataLoader(df, batch_size=4, columns=["n"], dtypes={"n": dtype}, read_threads=read_threads)
+    with pytest.raises(RuntimeError, match=rf"value {rounded} of integer column 'n' cannot be stored exactly as "
+                                           rf"{dtype}.*request an integer dtype"):
+        list(loader.as_numpy())
+
+
 def test_features_with_different_dtypes_are_refused():
     df = ROOT.RDataFrame(10).Define("a", "1").Define("b", "2")
     with pytest.raises(TypeError, match="one dtype"):

@@ -334,3 +334,16 @@ def test_torchrun_ddp_tutorial_trains_on_disjoint_equal_shards(tmp_path):
     saved = torch.load(checkpoint, map_location="cpu")
     assert saved["epoch"] == 2
     assert saved["loader"]["epochs"] == {"train": 2, "validation": 2} and saved["loader"]["running"] is None
+
+
+@pytest.mark.parametrize("bad", [{"epochs": {"train": 2**64, "validation": 0}}, {"seed": 2**64},
+                                 {"seed": "5"}, {"running": {"split": "test", "batches": 1}}])
+def test_a_refused_state_leaves_the_loader_as_it_was(clustered_file, bad):
+    state = _mid_epoch_state(clustered_file)
+    # set_seed=0: a valid state would replace the drawn seed, and the epoch counters.
+    train, validation = build_loaders({"paths": clustered_file, "test_size": 0.2, "kwargs": {"set_seed": 0}})
+    next(iter(validation.as_numpy()))
+    before = train.state_dict()
+    with pytest.raises(ValueError, match="malformed RDataLoader state"):
+        train.load_state_dict({**state, **bad})
+    assert train.state_dict() == before

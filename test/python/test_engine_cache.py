@@ -102,7 +102,8 @@ def compiled_cache(tmp_path_factory) -> Path:
     library = _engine_cache.build(CXX_TYPES, cache, _engine_cache.compile_command())
     assert library == library_path(cache) and library.is_file()
     module = _engine_cache.build_header_module(module_path(cache), _engine_cache.rootcling(), ENGINE_HEADER)
-    assert sorted(p.name for p in module.iterdir()) == [f"{_engine_cache.MODULE}.pcm", "module.modulemap"]
+    assert sorted(p.name for p in module.iterdir()) == [f"{_engine_cache.MODULE}.pcm",
+                                                        f"{_engine_cache.MODULE}.pcm.checksum", "module.modulemap"]
     return cache
 
 
@@ -157,7 +158,10 @@ def test_a_failed_compilation_is_logged_and_not_tried_again(clustered_file, tmp_
 def test_an_unusable_library_is_reported_and_cling_compiles_the_engine(clustered_file, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
-    library_path(cache).write_bytes(b"not a shared library")
+    library = library_path(cache)
+    library.write_bytes(b"not a shared library")
+    # Intact as written, so it is loaded, and the loader must survive its failure.
+    _engine_cache._write_checksum(library, library.with_name(library.name + ".checksum"))
     run = run_worker(clustered_file, tmp_path / "run.npz", cache)
     assert run["report"]["engine_library"] is None
     assert "could not be used; cling compiles the engine instead" in run["stderr"]
@@ -209,16 +213,39 @@ def test_a_header_that_rootcling_rejects_leaves_a_log_and_no_module(tmp_path, mo
     assert sorted(p.name for p in module.parent.iterdir()) == ["headers-broken.log"]
 
 
-def test_a_damaged_header_module_is_named_in_the_error(compiled_cache, clustered_file, tmp_path):
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damaged", ["engine", "header module"])
+def test_a_damaged_cache_entry_is_rebuilt_with_a_warning_instead_of_crashing(compiled_cache, clustered_file, tmp_path,
+                                                                            damaged):
+    # A truncated library used to crash every later process with a bus error when it was mapped, and a
+    # truncated module stopped them all with an ImportError, until the user found and deleted it.
     cache = tmp_path / "cache"
     shutil.copytree(compiled_cache, cache)
-    pcm = module_path(cache) / f"{_engine_cache.MODULE}.pcm"
-    pcm.write_bytes(pcm.read_bytes()[: pcm.stat().st_size // 2])
-    env = dict(os.environ, **{_engine_cache.ENVIRONMENT_VARIABLE: str(cache)})
-    result = subprocess.run([sys.executable, "-c", WORKER, clustered_file, str(tmp_path / "out.npz"), *CXX_TYPES],
-                            capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert result.returncode != 0
-    assert f"if the precompiled header {module_path(cache)} is damaged, delete that directory" in result.stderr
+    library, module = library_path(cache), module_path(cache)
+    truncate(library if damaged == "engine" else module / f"{_engine_cache.MODULE}.pcm")
+    run = run_worker(clustered_file, tmp_path / "run.npz", cache)
+    name = "compiled engine" if damaged == "engine" else "precompiled header"
+    assert f"the {name} {library if damaged == 'engine' else module} in the engine cache is damaged" in run["stderr"]
+    reference = run_worker(clustered_file, tmp_path / "reference.npz", None)
+    for key, array in reference["arrays"].items():
+        assert np.array_equal(run["arrays"][key], array), key
+    wait_for(lambda: is_built(library) and is_built(module))
+    again = run_worker(clustered_file, tmp_path / "again.npz", cache)
+    assert again["report"] == {"engine_library": str(library), "next_batch_in": str(library),
+                               "header_module": str(module)}
+    assert "damaged" not in again["stderr"]
+
+
+def test_a_library_without_its_checksum_is_not_loaded(compiled_cache, clustered_file, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(compiled_cache, cache)
+    library = library_path(cache)
+    library.with_name(library.name + ".checksum").unlink()
+    run = run_worker(clustered_file, tmp_path / "run.npz", cache)
+    assert run["report"]["engine_library"] is None and "is damaged" in run["stderr"]
 
 
 def test_the_cache_location_and_turning_it_off(monkeypatch, tmp_path):

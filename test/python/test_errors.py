@@ -51,11 +51,58 @@ def test_test_size_outside_open_interval(df, test_size):
         ROOT.ML.RDataLoader(df, columns=["x"]).train_test_split(test_size)
 
 
-def test_target_and_weights_must_be_columns(df):
-    with pytest.raises(KeyError, match="target 'label' is not among the columns"):
+def test_target_and_weights_left_out_of_columns_say_to_add_them(df):
+    with pytest.raises(KeyError, match=r"target names 'label', a column of the dataframe that is not among "
+                                       r"columns=\['x'\]; add 'label' to columns"):
         ROOT.ML.RDataLoader(df, columns=["x"], target="label")
-    with pytest.raises(KeyError, match="weights 'y' is not among the columns"):
+    with pytest.raises(KeyError, match=r"weights names 'y', a column .* add 'y' to columns"):
         ROOT.ML.RDataLoader(df, columns=["x", "label"], target="label", weights="y")
+
+
+@pytest.mark.parametrize(
+    "option, kwargs",
+    [
+        ("target", {"target": "lable"}),
+        ("target", {"columns": ["x", "label"], "target": "lable"}),
+        ("weights", {"target": "label", "weights": "lable"}),
+        ("max_vec_sizes", {"max_vec_sizes": {"lable": 2}}),
+        ("dtypes", {"dtypes": {"lable": "int64"}}),
+        ("collections\\['c'\\]", {"collections": {"c": (["lable"], 2)}}),
+    ],
+)
+def test_a_misspelled_name_in_any_option_gets_its_close_match(df, option, kwargs):
+    # The old message for target advised adding 'lable' to columns, a column that does not exist.
+    with pytest.raises(KeyError, match=rf"^'?{option} names 'lable', but there is no column 'lable' in the "
+                                       r"dataframe; did you mean 'label'\?") as raised:
+        ROOT.ML.RDataLoader(df, **kwargs)
+    assert "add 'lable' to columns" not in str(raised.value)
+
+
+def test_a_misspelled_split_key_or_normalized_column_gets_its_close_match(df):
+    loader = ROOT.ML.RDataLoader(df, columns=["x", "y", "idx"])
+    with pytest.raises(KeyError, match=r"split_key names 'idz', but there is no column 'idz'.*did you mean 'idx'"):
+        loader.train_test_split(0.2, split_key="idz")
+    with pytest.raises(ValueError, match=r"normalize names 'xx', which is not a feature column; did you mean 'x'"):
+        ROOT.ML.RDataLoader(df, columns=["x", "y"], normalize={"xx": "standard"})
+
+
+@pytest.mark.parametrize(
+    "kwargs, option, name",
+    [
+        ({"columns": ["x", "label", "x"]}, "columns", "x"),
+        ({"columns": ["x", "label"], "target": ["label", "label"]}, "target", "label"),
+        ({"columns": ["x", "y", "label"], "target": ["label", "y", "label"]}, "target", "label"),
+    ],
+)
+def test_a_repeated_name_is_refused_naming_it(df, kwargs, option, name):
+    # target=["label", "label"] delivered y of shape (n, 2) whose second column held other values.
+    with pytest.raises(ValueError, match=rf"^{option} lists '{name}' twice; name each column once$"):
+        ROOT.ML.RDataLoader(df, **kwargs)
+
+
+def test_one_column_cannot_be_target_and_weights(df):
+    with pytest.raises(ValueError, match="'label' cannot be both a target and the weights"):
+        ROOT.ML.RDataLoader(df, columns=["x", "label"], target="label", weights="label")
 
 
 def test_weights_need_a_target(df):

@@ -161,3 +161,48 @@ def test_packed_collections_are_refused(shared_file):
 
     with pytest.raises(ValueError, match="'packed'"):
         hzz_loader(shared_file(HZZ), shuffle="global", collections_layout="packed")
+
+
+def test_a_deleted_cache_is_built_again_with_a_warning(sorted_signal_background):
+    import shutil
+
+    loader = sorted_loader(sorted_signal_background, shuffle="global", drop_remainder=False)
+    first = epoch_indices(loader.as_numpy())
+    directory = loader.stats()["cache_dir"]
+    shutil.rmtree(os.path.dirname(directory))  # as a cleaner of the temporary directory would
+    with pytest.warns(RuntimeWarning, match="was deleted or changed since it was written; this epoch builds it"):
+        second = epoch_indices(loader.as_numpy())
+    third = epoch_indices(loader.as_numpy())
+    for order in (first, second, third):
+        assert np.array_equal(np.sort(order), np.arange(4000))
+    assert not np.array_equal(second, first) and not np.array_equal(third, second)
+    # The rebuilt cache gives what the original would have: the same epochs as an undisturbed loader.
+    undisturbed = sorted_loader(sorted_signal_background, shuffle="global", drop_remainder=False)
+    assert [epoch_indices(undisturbed.as_numpy()).tolist() for _ in range(3)] == [
+        first.tolist(), second.tolist(), third.tolist()]
+
+
+FULL_DISK = """
+import resource, signal, sys
+import ROOT
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))  # each pile file holds 1.5 kB
+loader = ROOT.ML.RDataLoader([ROOT.RDataFrame("tree", f) for f in sys.argv[2:]], batch_size=64,
+                             columns=["idx", "x", "label"], target="label", set_seed=9, batches_in_memory=2,
+                             shuffle="global", cache_dir=sys.argv[1])
+try:
+    list(loader.as_numpy())
+except OSError as error:
+    print("OSError:", error)
+"""
+
+
+def test_a_cache_that_cannot_be_written_names_cache_dir(sorted_signal_background, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path), *sorted_signal_background],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"shuffle='global' could not write its cache in {tmp_path}" in result.stdout
+    assert "pass cache_dir= a directory on a disk with room" in result.stdout

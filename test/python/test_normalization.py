@@ -96,3 +96,24 @@ def test_bad_normalization_requests(frame, tmp_path):
     other.normalization.save(tmp_path / "x.json")
     with pytest.raises(ValueError, match="saved normalisation is for features"):
         ROOT.ML.RDataLoader(frame, columns=["y"], normalize=Normalization.load(tmp_path / "x.json")).num_batches
+
+
+def test_a_nan_or_infinity_is_left_out_of_the_fit_and_counted(clustered_file):
+    # One NaN in 1000 values used to turn the whole feature into NaN.
+    frame = ROOT.RDataFrame("tree", clustered_file).Define(
+        "z", "idx == 17 ? std::numeric_limits<double>::quiet_NaN() : idx == 400 ? "
+             "std::numeric_limits<double>::infinity() : double(x)")
+    loader = ROOT.ML.RDataLoader(frame, batch_size=100, columns=["idx", "z"], dtypes={"idx": "float64",
+                                 "z": "float64"}, normalize={"z": "standard"}, shuffle=False, drop_remainder=False)
+    with pytest.warns(UserWarning, match=r"NaN or infinite values were left out of the fit \(z: 2\)"):
+        table = loader.normalization  # fitted when the loader starts
+    assert table.skipped == (0, 2) and table.count == (1000, 998)
+    finite = np.array([i * 0.5 for i in range(1000) if i not in (17, 400)])
+    assert table.mean[1] == pytest.approx(finite.mean(), rel=1e-12)
+    assert table.std[1] == pytest.approx(finite.std(), rel=1e-12)
+    x = np.concatenate(list(loader.as_numpy()))
+    z = x[:, 1]
+    assert np.isnan(z[17]) and np.isinf(z[400])
+    others = np.delete(z, [17, 400])
+    assert np.allclose(others, (finite - finite.mean()) / finite.std(), rtol=1e-12)
+    assert "skipped" in repr(table)

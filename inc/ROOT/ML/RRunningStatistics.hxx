@@ -13,9 +13,11 @@ namespace ROOT {
 namespace ML {
 
 /// Statistics of one feature element, accumulated in one pass (Welford's algorithm, which stays
-/// accurate where sum-of-squares formulas cancel catastrophically).
+/// accurate where sum-of-squares formulas cancel catastrophically). NaN and infinite values are counted
+/// apart and left out: one of them would make every statistic, and so every normalised value, NaN.
 struct RRunningStatistics {
-   std::uint64_t fCount = 0;
+   std::uint64_t fCount = 0;    ///< Finite values added.
+   std::uint64_t fNonFinite = 0; ///< NaN and infinite values skipped.
    double fMean = 0.;
    double fM2 = 0.; ///< Sum of squared deviations from the mean.
    double fMin = std::numeric_limits<double>::infinity();
@@ -23,6 +25,10 @@ struct RRunningStatistics {
 
    void Add(double x)
    {
+      if (!std::isfinite(x)) {
+         ++fNonFinite;
+         return;
+      }
       ++fCount;
       const double delta = x - fMean;
       fMean += delta / static_cast<double>(fCount);

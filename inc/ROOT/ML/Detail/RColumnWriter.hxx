@@ -105,6 +105,39 @@ bool FitsInteger(Src v)
    }
 }
 
+/// Whether an integer of type Src can lose digits in the floating-point type Dst (an int64 above 2**53 in
+/// a double, an int32 above 2**24 in a float).
+template <typename Dst, typename Src>
+constexpr bool CanRound()
+{
+   if constexpr (std::is_floating_point_v<Dst> && std::is_integral_v<Src> && !std::is_same_v<Src, bool>)
+      return std::numeric_limits<Src>::digits > std::numeric_limits<Dst>::digits;
+   else
+      return false;
+}
+
+/// Whether the integer `v` is exactly representable in the floating-point type Dst: its significant bits
+/// fit in Dst's mantissa.
+template <typename Dst, typename Src>
+bool IsExactIn(Src v)
+{
+   using Unsigned = std::make_unsigned_t<Src>;
+   Unsigned magnitude = v < 0 ? Unsigned(0) - static_cast<Unsigned>(v) : static_cast<Unsigned>(v);
+   if (magnitude == 0)
+      return true;
+   while ((magnitude & 1u) == 0)
+      magnitude >>= 1;
+   return magnitude < (Unsigned(1) << std::numeric_limits<Dst>::digits);
+}
+
+template <typename Dst, typename Src>
+[[noreturn]] void ThrowRounded(Src v, const RColumnSlot &slot)
+{
+   throw std::out_of_range("ROOT::ML::RDataLoader: value " + std::to_string(v) + " of integer column '" + slot.fName +
+                           "' cannot be stored exactly as " + (sizeof(Dst) == 4 ? "float32" : "float64") +
+                           " (it has more significant digits than the mantissa); request an integer dtype for it");
+}
+
 template <typename Dst, typename Src>
 void StoreAs(std::byte *dst, Src v, const RColumnSlot &slot)
 {
@@ -116,6 +149,10 @@ void StoreAs(std::byte *dst, Src v, const RColumnSlot &slot)
          if (!FitsInteger<Dst>(v))
             throw std::out_of_range("ROOT::ML::RDataLoader: value " + std::to_string(v) + " of column '" +
                                     slot.fName + "' does not fit in the requested dtype; request a wider dtype");
+      }
+      if constexpr (CanRound<Dst, Src>()) {
+         if (!IsExactIn<Dst>(v))
+            ThrowRounded<Dst>(v, slot);
       }
       out = static_cast<Dst>(v);
    }
@@ -199,6 +236,10 @@ void ScatterAs(const std::byte *values, std::size_t n, const RRowAddresses *rows
       // Written out rather than through StoreAs, the one conversion that cannot fail stays a plain
       // store even where the interpreter compiles without inlining.
       if constexpr (std::is_floating_point_v<Dst>) {
+         if constexpr (CanRound<Dst, Src>()) {
+            if (!normalised && !IsExactIn<Dst>(v))
+               ThrowRounded<Dst>(v, slot);
+         }
          const Dst out = normalised ? static_cast<Dst>((static_cast<double>(v) - shift) * scale) : static_cast<Dst>(v);
          std::memcpy(dst, &out, sizeof(Dst));
       } else if (normalised) {
