@@ -125,3 +125,35 @@ def test_interpreter_exits_promptly_while_the_loading_thread_is_busy(clustered_f
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+COPY_OR_PICKLE = """
+import copy, pickle, sys
+import ROOT
+loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", sys.argv[1]), batch_size=10, columns=["x", "label"],
+                             target="label")
+train, _ = loader.train_test_split(0.2)
+for name, make in [("deepcopy", copy.deepcopy), ("copy", copy.copy), ("pickle", pickle.dumps)]:
+    for what in (loader, train, train.as_numpy()):
+        try:
+            make(what)
+            print(name, type(what).__name__, "no error")
+        except TypeError as error:
+            print(name, type(what).__name__, "TypeError:", str(error)[:42])
+print(len(list(train.as_numpy())))
+"""
+
+
+def test_copying_or_pickling_a_loader_is_refused_with_the_way_out(clustered_file):
+    # Both used to crash the interpreter (a segmentation fault inside cppyy).
+    result = subprocess.run([sys.executable, "-c", COPY_OR_PICKLE, clustered_file], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    refused = "TypeError: an RDataLoader cannot be pickled or copied"
+    assert result.stdout.splitlines() == [
+        f"deepcopy RDataLoader {refused}", f"deepcopy RDataLoader {refused}", f"deepcopy Batches {refused}",
+        f"copy RDataLoader {refused}", f"copy RDataLoader {refused}",
+        "copy Batches no error",  # a shallow copy of the iterable, sharing the loader
+        f"pickle RDataLoader {refused}", f"pickle RDataLoader {refused}", f"pickle Batches {refused}",
+        "80",  # and the loader still works
+    ]
