@@ -28,8 +28,9 @@
 template class ROOT::ML::RDataLoader<float, int>;
 template class ROOT::ML::RDataLoader<double, Long64_t, ULong64_t, bool>;
 template class ROOT::ML::RDataLoader<char, unsigned char, short, unsigned short, unsigned int>;
-// The three vector kinds a column can hold.
+// The three vector kinds a column can hold; without std::array (a Define), sources can read them all.
 template class ROOT::ML::RDataLoader<ROOT::RVecF, std::vector<int>, std::array<double, 3>, float>;
+template class ROOT::ML::RDataLoader<ROOT::RVecF, std::vector<int>, ROOT::RVec<Long64_t>, bool>;
 
 // One view per dtype width that batches are read back with.
 template class ROOT::ML::RTensorView<float>;

@@ -44,7 +44,7 @@ void rdataframe_as_tensor()
    // One batch with every entry, in the order of the dataframe
    ROOT::ML::RDataLoaderOptions options;
    options.fBatchSize = *df2.Count();
-   options.fShuffle = false;
+   options.fShuffle = ROOT::ML::EShuffle::kNone;
    options.fDropRemainder = false;
 
    // Convert the content of the columns to a tensor: the features of that batch

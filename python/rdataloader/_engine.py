@@ -72,7 +72,8 @@ class Engine:
         options.fNumFolds = split.n_folds
         options.fFold = split.fold
         # The global shuffle reads each split once, in order and whole, and then shuffles and batches it itself.
-        options.fShuffle = spec.shuffle and not spec.global_shuffle
+        options.fShuffle = (ml.EShuffle.kGlobal if spec.global_shuffle else
+                            ml.EShuffle.kWindow if spec.shuffle else ml.EShuffle.kNone)
         options.fDropRemainder = spec.drop_remainder and not spec.global_shuffle
         options.fSeed = spec.seed
         options.fVecPadding = spec.vec_padding
@@ -320,7 +321,7 @@ class Engine:
                 self._cxx.StopEpoch()
                 cxx_stats = self._cxx.GetEpochStats()
                 stats["bytes_read"] = int(cxx_stats.fBytesRead)
-                stats["entries_from_baskets"] = int(cxx_stats.fEntriesFromBaskets)
+                stats["entries_from_sources"] = int(cxx_stats.fEntriesFromSources)
                 if self.spec.collections:
                     truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
                     stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}

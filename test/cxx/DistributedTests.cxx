@@ -106,7 +106,7 @@ void ResumedEpochDeliversTheRemainingBatches()
    for (const auto &c : {RCase{"shuffled", true, false, 0, 1}, RCase{"unshuffled", false, false, 0, 1},
                          RCase{"eager", true, true, 0, 1}, RCase{"second of two ranks", true, false, 1, 2}}) {
       auto options = IndexOptions(32, 0.2, true);
-      options.fShuffle = c.fShuffle;
+      options.fShuffle = c.fShuffle ? ROOT::ML::EShuffle::kWindow : ROOT::ML::EShuffle::kNone;
       options.fLoadEager = c.fLoadEager;
       options.fRank = c.fRank;
       options.fWorldSize = c.fWorldSize;

@@ -307,14 +307,14 @@ void BasketReadingDeliversWhatTheEventLoopDelivers()
       const auto fromEventLoop = ReadRunningEpoch(byEventLoop);
       RDL_CHECK(fromBaskets.fIndices == fromEventLoop.fIndices);
       RDL_CHECK(fromBaskets.fTargets == fromEventLoop.fTargets);
-      RDL_CHECK_EQ(byBaskets.GetEpochStats().fEntriesFromBaskets, byBaskets.GetNumEntries(split));
-      RDL_CHECK_EQ(byEventLoop.GetEpochStats().fEntriesFromBaskets, 0u);
+      RDL_CHECK_EQ(byBaskets.GetEpochStats().fEntriesFromSources, byBaskets.GetNumEntries(split));
+      RDL_CHECK_EQ(byEventLoop.GetEpochStats().fEntriesFromSources, 0u);
    }
    // A filter runs once, when the entries are counted; epochs pick the passing entries out of the baskets.
    RIndexLoader filtered(df.Filter([](Long64_t idx) { return idx > 5; }, {"idx"}), IndexColumns(), IndexOptions(64, 0., false));
    filtered.StartEpoch(ESplit::kTrain);
    CheckSameEntries(ReadRunningEpoch(filtered).fIndices, Iota(6, kTotal - 6), "filtered");
-   RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromBaskets, static_cast<std::uint64_t>(kTotal - 6));
+   RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromSources, static_cast<std::uint64_t>(kTotal - 6));
 }
 
 void SuccessiveEpochsAreShuffledDifferently()
@@ -338,7 +338,7 @@ void UnshuffledEpochReadsEntriesInOrder()
    RTempDir dir("unshuffled_epoch_reads_entries_in_order");
    ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
    auto options = IndexOptions(100, 0., false);
-   options.fShuffle = false;
+   options.fShuffle = ROOT::ML::EShuffle::kNone;
    RIndexLoader loader(df, IndexColumns(), options);
    RDL_CHECK(ReadEpoch(loader.Train()).fIndices == Iota(0, kTotal));
 }

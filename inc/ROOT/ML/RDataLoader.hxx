@@ -4,7 +4,6 @@
 #ifndef ROOT_ML_RDataLoader
 #define ROOT_ML_RDataLoader
 
-#include "ROOT/ML/Detail/RBasketReader.hxx"
 #include "ROOT/ML/Detail/RClassWeights.hxx"
 #include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
@@ -14,6 +13,7 @@
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RResampler.hxx"
 #include "ROOT/ML/Detail/RShuffleBuffer.hxx"
+#include "ROOT/ML/Detail/RTreeSource.hxx"
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
@@ -48,7 +48,7 @@ namespace ML {
 /// What one epoch of one split did, filled in by the loading thread.
 struct REpochStats {
    std::uint64_t fEntriesRead = 0;     ///< Entries copied into batches.
-   std::uint64_t fEntriesFromBaskets = 0; ///< Entries read from TTree baskets directly, not by an event loop.
+   std::uint64_t fEntriesFromSources = 0; ///< Entries decoded from the files by a source, not by an event loop.
    std::uint64_t fBatches = 0;         ///< Batches published.
    std::uint64_t fBytesRead = 0;       ///< Bytes read from files by the whole process during the epoch.
    double fSecondsLoading = 0.;        ///< Wall time of the loading thread.
@@ -114,8 +114,10 @@ class RDataLoader {
    Detail::RClassWeights fClassWeights;
    Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
    Detail::RReadingPlan fPlan;
-   /// Per dataframe, its basket reader, or nullptr where its entries go through its event loop.
-   std::vector<std::unique_ptr<Detail::RBasketReader<>>> fBasketReaders;
+   /// Per dataframe, the source reading its columns from its files, or nullptr where its entries go through
+   /// its event loop (and then why, in fReadPaths).
+   std::vector<std::unique_ptr<Detail::RSource>> fSources;
+   std::vector<std::string> fReadPaths; ///< Per dataframe, how its columns are read, for statistics.
    Detail::RDeferredForeach<Columns...> fForeach;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
 
@@ -349,29 +351,46 @@ private:
    }
 
    bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
+   /// Whether epochs are read in a shuffled order (the global shuffle reads in order and shuffles after).
+   bool IsShuffled() const { return fOptions.fShuffle == EShuffle::kWindow; }
+   /// Whether the validation entries are drawn from all over each dataframe rather than taken from its end.
+   bool DrawsSplit() const { return fOptions.fShuffle != EShuffle::kNone; }
 
-   static constexpr bool AllScalar() { return Detail::AllOf({std::is_arithmetic_v<Columns>...}); }
+   /// Whether every column type is one that sources decode (see Detail::IsSourceReadable).
+   static constexpr bool kSourceReadable = Detail::AllOf({Detail::IsSourceReadable<Columns>()...});
 
-   void CreateBasketReaders()
+   /// Gives each dataframe the source that reads its columns from its files, where one can.
+   void CreateSources()
    {
-      fBasketReaders.resize(fNodes.size());
-      if constexpr (AllScalar()) {
-         const std::vector<const std::type_info *> types{&typeid(Columns)...};
+      fSources.resize(fNodes.size());
+      fReadPaths.assign(fNodes.size(), "event loop");
+      if constexpr (!kSourceReadable) {
+         for (auto &path : fReadPaths)
+            path += " (std::array columns are Defines)";
+      } else {
+         const std::vector<Detail::RColumnNumbers> numbers{Detail::NumbersOf<Columns>()...};
          for (std::size_t d = 0; d < fNodes.size(); ++d) {
-            auto reader = Detail::RBasketReader<>::Create(fNodes[d], fColumnNames, types, fOptions.fReadThreads);
-            // A dataframe given a range of its tree's entries numbers them differently: not read from baskets.
-            if (reader && reader->GetNumEntries() == fPlan.GetNumSourceEntries(d))
-               fBasketReaders[d] = std::move(reader);
+            std::string whyNot = "read_threads is 0";
+            std::unique_ptr<Detail::RSource> source;
+            if (fOptions.fReadThreads > 0)
+               source = Detail::RTreeSource<>::Create(fNodes[d], fColumnNames, numbers, fOptions.fReadThreads, whyNot);
+            // A dataframe given a range of its tree's entries numbers them differently from the files.
+            if (source && source->GetNumEntries() != fPlan.GetNumSourceEntries(d)) {
+               source.reset();
+               whyNot = "it reads a Range of its entries";
+            }
+            fReadPaths[d] = source ? source->GetName() : "event loop (" + whyNot + ")";
+            fSources[d] = std::move(source);
          }
       }
    }
 
    /// Whether unit `u` is read from baskets: its dataframe has a basket reader and, if filtered, the
    /// plan knows which of its entries pass.
-   bool ReadsBaskets(std::size_t u) const
+   bool ReadsSource(std::size_t u) const
    {
       const auto &unit = fPlan.GetUnit(u);
-      return fBasketReaders[unit.fDataFrame] && !unit.fWholeLoop &&
+      return fSources[unit.fDataFrame] && !unit.fWholeLoop &&
              (!unit.fFiltered || fPlan.GetPassing(u).IsRecorded());
    }
 
@@ -578,7 +597,7 @@ private:
       /// With `passing`, the entries read are those it selects. Writes what operator() would; returns
       /// false if the consumer has closed the queue.
       template <std::size_t... I>
-      bool FillColumns(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+      bool FillColumns(const Detail::RSource &reader, std::uint64_t n, Detail::RPassingCursor *passing,
                        std::index_sequence<I...>)
       {
          std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
@@ -626,26 +645,30 @@ private:
    /// Entries copied column by column at a time: their rows stay in cache while each column is written.
    static constexpr std::uint64_t kFillChunk = 4096;
 
-   /// Writes the next `n` values of a column to `rows`; with `skips`, the values after skipping
-   /// skips[j] values before the j-th, gathered back to back first.
+   /// Writes the next `n` values of a column to `rows` (all null for an entry that is dropped); with `skips`,
+   /// the values after skipping skips[j] entries before the j-th.
    template <typename T>
    static void ScatterColumn(Detail::RColumnCursor &cursor, const Detail::RColumnSlot &slot,
                              const Detail::RRowAddresses *rows, const std::uint64_t *skips, std::uint64_t n)
    {
-      if (skips) {
+      if constexpr (Detail::RVectorTraits<T>::kIsVector) {
+         for (std::uint64_t j = 0; j < n; ++j) {
+            if (skips)
+               cursor.Skip(skips[j]);
+            const auto value = cursor.Next<T>();
+            if (rows[j][static_cast<int>(slot.fBlock)])
+               Detail::WriteColumn(slot, rows[j], value);
+         }
+      } else if (skips) {
+         // Gathered back to back first, so that the conversion below runs over one contiguous run.
          std::array<T, kFillChunk> gathered;
          for (std::uint64_t j = 0; j < n; ++j) {
-            cursor.Skip<T>(skips[j]);
+            cursor.Skip(skips[j]);
             gathered[j] = cursor.Next<T>();
          }
          Detail::Scatter<T>(reinterpret_cast<const std::byte *>(gathered.data()), n, rows, slot);
-         return;
-      }
-      while (n > 0) {
-         const auto [values, run] = cursor.NextRun<T>(n);
-         Detail::Scatter<T>(values, run, rows, slot);
-         rows += run;
-         n -= run;
+      } else {
+         Detail::Scatter<T>(cursor.NextRun<T>(n), n, rows, slot);
       }
    }
 
@@ -706,7 +729,7 @@ private:
       // cannot be located without reading them.
       const bool resampled = IsResampled(split);
       Detail::RShuffleBuffer buffer(fLayout, fOptions.fBatchSize, windowEntries, GetNumEntries(split),
-                                    fOptions.fDropRemainder, fOptions.fShuffle, seed, skipBatches,
+                                    fOptions.fDropRemainder, IsShuffled(), seed, skipBatches,
                                     /*readSkipped=*/resampled, queue);
       std::optional<Detail::RResampler> resampler;
       if (resampled)
@@ -719,7 +742,7 @@ private:
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
          record.Set(stats);
       };
-      const auto shard = fPlan.GetShard(split, fOptions.fShuffle, seed, fOptions.fRank, fOptions.fWorldSize);
+      const auto shard = fPlan.GetShard(split, IsShuffled(), seed, fOptions.fRank, fOptions.fWorldSize);
       const auto firstEntry = resampled ? 0 : buffer.GetNumReceived();
       const auto shardEntries = fPlan.GetShardEntries(split, fOptions.fWorldSize);
       for (const auto &slice : Detail::RReadingPlan::Cut(shard, firstEntry, shardEntries)) {
@@ -729,8 +752,8 @@ private:
          RFill fill(*this, buffer, stats.fEntriesRead, collections.IsEmpty() ? nullptr : &collections,
                     resampler ? &*resampler : nullptr);
          VisitSlice(slice, RVisitor(fill), &fill);
-         if (ReadsBaskets(slice.fUnit))
-            stats.fEntriesFromBaskets += slice.fTake;
+         if (ReadsSource(slice.fUnit))
+            stats.fEntriesFromSources += slice.fTake;
          publish();
       }
       if (!queue.IsClosed() && buffer.GetNumReceived() != GetNumEntries(split))
@@ -745,14 +768,14 @@ private:
    /// Hands `n` entries read last by `reader` to `visit`, one by one: the first ones, or those `passing`
    /// selects. Returns false if the visitor asked to stop.
    template <std::size_t... I>
-   static bool VisitBaskets(const Detail::RBasketReader<> &reader, std::uint64_t n, Detail::RPassingCursor *passing,
+   static bool VisitSource(const Detail::RSource &reader, std::uint64_t n, Detail::RPassingCursor *passing,
                             RVisitor visit, std::index_sequence<I...>)
    {
       std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors{reader.GetCursor(I)...};
       for (std::uint64_t entry = 0; entry < n; ++entry) {
          if (passing) {
             const auto skip = passing->NextSkip();
-            const int expand[] = {(cursors[I].template Skip<Columns>(skip), 0)...};
+            const int expand[] = {(cursors[I].Skip(skip), 0)...};
             static_cast<void>(expand);
          }
          if (!visit(cursors[I].template Next<Columns>()...))
@@ -774,8 +797,8 @@ private:
          window.fSkip = 0;
       }
       try {
-         if (ReadsBaskets(slice.fUnit)) {
-            ReadBaskets(slice, visit, columnar);
+         if (ReadsSource(slice.fUnit)) {
+            ReadSource(slice, visit, columnar);
             return;
          }
          RunEventLoop(unit, window, visit);
@@ -789,19 +812,20 @@ private:
       }
    }
 
-   /// Reads a slice from baskets, a few MiB of source entries at a time: the decompressed baskets then
-   /// take little memory whatever the size of the dataset's clusters. Of a filtered unit, only the source
-   /// entries from the slice's first passing entry to its last are read.
-   void ReadBaskets(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar)
+   /// Reads a slice through its dataframe's source, a few MiB of source entries at a time: the decoded
+   /// columns then take little memory whatever the size of the dataset's clusters. Of a filtered unit, only
+   /// the source entries from the slice's first passing entry to its last are read.
+   void ReadSource(const Detail::RUnitSlice &slice, RVisitor visit, RFill *columnar)
    {
-      // Only scalar columns have basket readers: for other types this compiles to nothing.
-      if constexpr (AllScalar()) {
+      // Only column types that sources decode have sources: for others this compiles to nothing.
+      if constexpr (kSourceReadable) {
          const auto &unit = fPlan.GetUnit(slice.fUnit);
          const auto &mask = fPlan.GetPassing(slice.fUnit);
-         auto &reader = *fBasketReaders[unit.fDataFrame];
+         auto &reader = *fSources[unit.fDataFrame];
          // Offsets in the unit of the first source entry to read and of the one past the last.
          const auto first = unit.fFiltered ? mask.Select(slice.fSkip) : slice.fSkip;
-         const auto last = unit.fFiltered ? mask.Select(slice.fSkip + slice.fTake - 1) + 1 : slice.fSkip + slice.fTake;
+         const auto last =
+            unit.fFiltered ? mask.Select(slice.fSkip + slice.fTake - 1) + 1 : slice.fSkip + slice.fTake;
          for (auto begin = first; begin < last;) {
             const auto end = std::min(last, begin + reader.GetEntriesPerRead());
             const auto entries = unit.fFiltered ? mask.Count(begin, end) : end - begin;
@@ -815,7 +839,7 @@ private:
             const bool more =
                columnar && columnar->IsColumnar()
                   ? columnar->FillColumns(reader, entries, selection, std::index_sequence_for<Columns...>{})
-                  : VisitBaskets(reader, entries, selection, visit, std::index_sequence_for<Columns...>{});
+                  : VisitSource(reader, entries, selection, visit, std::index_sequence_for<Columns...>{});
             if (!more)
                return;
             begin = end;
@@ -853,12 +877,12 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
    AssignCollections();
    AssignSlots();
    if (fOptions.fSplitKey.empty()) {
-      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed);
+      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit());
    } else {
       SplitNodesByKey();
-      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, fNumInputs);
+      fPlan = Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(), fNumInputs);
    }
-   CreateBasketReaders();
+   CreateSources();
    PlanResampling();
    // The loading thread runs event loops while the caller may use ROOT (or cling, from Python).
    ROOT::EnableThreadSafety();
@@ -972,7 +996,7 @@ void RDataLoader<Columns...>::SetSeed(std::uint64_t seed)
 {
    StopEpoch();
    fOptions.fSeed = seed;
-   fPlan.DrawSplit(fOptions.fValidationSplit, seed);
+   fPlan.DrawSplit(fOptions.fValidationSplit, seed, DrawsSplit());
    PlanResampling();
 }
 

@@ -58,6 +58,16 @@ enum class ESampling : int {
    kOversampling   ///< Classes smaller than fSamplingRatio x (largest class) are repeated up to that size.
 };
 
+/// How the entries of an epoch are ordered (RDataLoaderOptions::fShuffle).
+enum class EShuffle : int {
+   kNone,   ///< In file order, every epoch; a validation split takes each dataframe's last entries.
+   kWindow, ///< Reading units in a new order every epoch, entries mixed within the shuffle window.
+   /// The exact shuffle: every batch a uniform sample of the whole split. The engine reads each split in
+   /// file order, with the validation entries drawn as for kWindow, and the language binding scatters it
+   /// over piles on disk.
+   kGlobal
+};
+
 /// Which part of the dataset a loop runs over.
 enum class ESplit : int { kTrain = 0, kValidation = 1 };
 
@@ -88,7 +98,7 @@ struct RDataLoaderOptions {
    std::string fSplitKey;
    std::size_t fNumFolds = 0; ///< Folds of the key split; 0 splits by fValidationSplit.
    std::size_t fFold = 0;     ///< The validation fold, in [0, fNumFolds).
-   bool fShuffle = true;              ///< Shuffle reading units and entries, differently every epoch.
+   EShuffle fShuffle = EShuffle::kWindow; ///< How the entries of each epoch are ordered.
    bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.
    std::uint64_t fSeed = 1;           ///< Seed of every random choice: same seed, bit-identical epochs.
    std::map<std::string, std::size_t> fMaxVecSizes; ///< Length each vector column is padded or truncated to.

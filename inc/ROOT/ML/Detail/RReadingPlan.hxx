@@ -288,20 +288,21 @@ public:
    /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of
    ///        validation entries; by default (nodes.size()) the split is drawn from `seed` instead.
    template <typename Node>
-   RReadingPlan(std::vector<Node> &nodes, double validationSplit, std::uint64_t seed,
+   RReadingPlan(std::vector<Node> &nodes, double validationSplit, std::uint64_t seed, bool shuffled,
                 std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
       : fNumDataFrames(nodes.size()), fFirstValidationDataFrame(std::min(firstValidationDataFrame, nodes.size()))
    {
       for (std::size_t i = 0; i < nodes.size(); ++i)
          AddUnits(i, nodes[i]);
       fPassing.resize(fUnits.size());
-      DrawSplit(validationSplit, seed);
+      DrawSplit(validationSplit, seed, shuffled);
    }
 
    /// Draws which entries of each unit are for validation, replacing any earlier draw. The sizes of the
-   /// splits do not depend on the seed, only which entries make them up. A split by key is fixed by
-   /// the dataframes instead, and neither argument changes it.
-   void DrawSplit(double validationSplit, std::uint64_t seed)
+   /// splits do not depend on the seed, only which entries make them up. Unshuffled, each dataframe's last
+   /// entries validate, whatever the seed (as in ROOT's own loader). A split by key is fixed by the
+   /// dataframes instead, and no argument changes it.
+   void DrawSplit(double validationSplit, std::uint64_t seed, bool shuffled)
    {
       if (fFirstValidationDataFrame < fNumDataFrames) {
          AssignSplitByDataFrame();
@@ -310,10 +311,11 @@ public:
       auto remaining = ValidationQuota(validationSplit, fNumDataFrames);
       std::vector<std::size_t> order(fUnits.size());
       for (std::size_t i = 0; i < order.size(); ++i)
-         order[i] = i;
-      // Validation units are drawn from all over each dataframe, so that a dataset sorted by process
-      // still validates on every process. The draw depends on the seed alone.
-      RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
+         order[i] = shuffled ? i : order.size() - 1 - i;
+      // Shuffled, validation units are drawn from all over each dataframe, so that a dataset sorted by
+      // process still validates on every process. The draw depends on the seed alone.
+      if (shuffled)
+         RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
 
       std::vector<RUnitSlice> train(fUnits.size()), validation;
       for (std::size_t i = 0; i < fUnits.size(); ++i)
@@ -331,6 +333,8 @@ public:
       for (const auto &s : train)
          if (s.fTake > 0)
             fSlices[0].push_back(s);
+      if (!shuffled)
+         std::reverse(validation.begin(), validation.end()); // back into file order
       fSlices[1] = std::move(validation);
       CountSplitEntries();
    }

@@ -55,21 +55,21 @@ def _write_typed(path, entries: int, flush_every: int = 0) -> str:
 def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_files):
     plain = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label")
     list(plain.as_numpy())
-    assert plain.stats()["entries_from_baskets"] == plain.stats()["entries"] == 1000
+    assert plain.stats()["entries_from_sources"] == plain.stats()["entries"] == 1000
 
     filtered = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files).Filter("idx % 4 != 0"), batch_size=50,
                                    target="label")
     list(filtered.as_numpy())
-    assert filtered.stats()["entries_from_baskets"] == filtered.stats()["entries"] == 750
+    assert filtered.stats()["entries_from_sources"] == filtered.stats()["entries"] == 750
 
     redefined = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files).Redefine("x", "x * 2"), batch_size=50,
                                     target="label")
     list(redefined.as_numpy())
-    assert redefined.stats()["entries_from_baskets"] == 0
+    assert redefined.stats()["entries_from_sources"] == 0
 
     off = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label", read_threads=0)
     list(off.as_numpy())
-    assert off.stats()["entries_from_baskets"] == 0
+    assert off.stats()["entries_from_sources"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_baskets_and_event_loop_deliver_identical_batches(large_clusters, read_t
     for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
         for _ in range(2):
             assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
 
 
 # Filters on a loaded column and on one that is not; one that leaves some clusters empty and others
@@ -106,8 +106,8 @@ def test_filtered_baskets_and_event_loop_deliver_identical_batches(large_cluster
     for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
         for _ in range(2):
             assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
-        assert split_loop.stats()["entries_from_baskets"] == 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
+        assert split_loop.stats()["entries_from_sources"] == 0
 
 
 def test_a_split_by_key_is_read_from_baskets(large_clusters):
@@ -119,7 +119,7 @@ def test_a_split_by_key_is_read_from_baskets(large_clusters):
     for split_baskets, split_loop in zip(splits[2], splits[0]):
         batches = _all_batches(split_baskets)
         assert _same_batches(batches, _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_baskets"] == split_baskets.stats()["entries"] > 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
     train, validation = (np.concatenate([np.array(b)[:, 0] for b in split.as_numpy()]) for split in splits[2])
     assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(480_000))
 
@@ -164,7 +164,7 @@ def test_clusters_larger_than_a_read_are_read_in_parts_each_basket_once(wide_fil
     if expression:
         idx = idx[(idx % 5 == 2) | ((idx > 20000) & (idx < 41000))]
     np.testing.assert_array_equal(rows, idx[:, None] * np.arange(1, 61, dtype=np.float64))
-    assert loader.stats()["entries_from_baskets"] == len(idx)
+    assert loader.stats()["entries_from_sources"] == len(idx)
     # Every basket is decompressed once per epoch, also where a read ends inside it.
     tree_file = ROOT.TFile.Open(wide_file)
     tree = tree_file.Get("tree")
@@ -180,7 +180,7 @@ def test_every_fundamental_type_matches_its_values(data_dir):
     loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=100, columns=columns, shuffle=False,
                                  dtypes=dtypes)
     rows = np.concatenate([np.array(x) for x in loader.as_numpy()])
-    assert loader.stats()["entries_from_baskets"] == 1000
+    assert loader.stats()["entries_from_sources"] == 1000
     e = np.arange(1000)
     expected = [e * 0.25, -e * 1.5, -e, 3 * e, e % 600 - 300, e * 10**10, e % 3 == 0, e % 200 - 100]
     for k, column in enumerate(columns):
@@ -196,7 +196,7 @@ def test_a_tree_in_a_subdirectory_and_a_tree_object(data_dir, clustered_file):
     for df, entries in ((ROOT.RDataFrame("events/tree", path), 500), (ROOT.RDataFrame(handle.Get("tree")), 1000)):
         loader = ROOT.ML.RDataLoader(df, batch_size=50, columns=["idx", "label"], target="label")
         assert sorted(epoch_indices(loader.as_numpy())) == list(range(entries))
-        assert loader.stats()["entries_from_baskets"] == entries
+        assert loader.stats()["entries_from_sources"] == entries
 
 
 def test_friend_trees_go_through_the_event_loop(data_dir):
@@ -211,7 +211,7 @@ def test_friend_trees_go_through_the_event_loop(data_dir):
     loader = ROOT.ML.RDataLoader(ROOT.RDataFrame(chain), batch_size=30, columns=["idx", "extra.z", "label"],
                                  target="label", shuffle=False)
     x = np.concatenate([x for x, _ in loader.as_numpy()])
-    assert loader.stats()["entries_from_baskets"] == 0
+    assert loader.stats()["entries_from_sources"] == 0
     np.testing.assert_array_equal(x[:, 1], x[:, 0] * 3)
 
 
@@ -219,7 +219,7 @@ def test_the_reader_keeps_its_files_out_of_roots_list_of_files(clustered_file):
     # ROOT closes the files of that list when the process ends, which must not happen under a reader.
     loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=50, target="label")
     list(loader.as_numpy())
-    assert loader.stats()["entries_from_baskets"] == 1000
+    assert loader.stats()["entries_from_sources"] == 1000
     files = ROOT.gROOT.GetListOfFiles()
     assert clustered_file not in [files.At(i).GetName() for i in range(files.GetEntries())]
 

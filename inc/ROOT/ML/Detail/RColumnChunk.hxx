@@ -1,0 +1,126 @@
+/// \file ROOT/ML/Detail/RColumnChunk.hxx
+/// \brief The values of one column for a range of entries, as a source decodes them, and a cursor over them.
+
+#ifndef ROOT_ML_Detail_RColumnChunk
+#define ROOT_ML_Detail_RColumnChunk
+
+#include "ROOT/ML/Detail/RColumnWriter.hxx"
+
+#include <ROOT/RVec.hxx>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+namespace Detail {
+
+template <typename T>
+struct RIsStdArray : std::false_type {};
+template <typename E, std::size_t N>
+struct RIsStdArray<std::array<E, N>> : std::true_type {};
+
+/// Whether a column of type T can come from a source (RSource) rather than an event loop: a number, or an
+/// RVec or std::vector of numbers, which sources decode as a run of numbers per entry. (std::array columns
+/// exist only as Defines, which sources do not read.)
+template <typename T>
+constexpr bool IsSourceReadable()
+{
+   return std::is_arithmetic_v<T> || (RVectorTraits<T>::kIsVector && !RIsStdArray<T>::value);
+}
+
+/// \brief One column's values for the entries a source read last: numbers in host byte order, back to back
+/// and aligned for any arithmetic type, and for a vector column where each entry's run of numbers begins.
+///
+/// The chunk owns its memory and is reused from read to read, so that it is allocated once per column.
+class RColumnChunk {
+   std::vector<std::uint64_t> fStorage; ///< 8-byte words: the values, aligned for every element type.
+   std::size_t fBytes = 0;
+   std::vector<std::uint64_t> fOffsets; ///< Vector columns: entries + 1 element offsets; empty for scalars.
+
+public:
+   /// Forgets the values (keeping the memory) for a range of a scalar or a vector column.
+   void Clear(bool vector)
+   {
+      fBytes = 0;
+      fOffsets.clear();
+      if (vector)
+         fOffsets.push_back(0);
+   }
+   /// Room for `bytes` more bytes of values, to be written at the returned address before the next call.
+   std::byte *Extend(std::size_t bytes)
+   {
+      const auto old = fBytes;
+      fBytes += bytes;
+      const auto words = (fBytes + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+      if (fStorage.size() < words)
+         fStorage.resize(std::max(words, 2 * fStorage.size()));
+      return reinterpret_cast<std::byte *>(fStorage.data()) + old;
+   }
+   /// Ends the entry whose values were appended last (vector columns); `elements` is the total so far.
+   void EndEntry(std::uint64_t elements) { fOffsets.push_back(elements); }
+   const std::byte *GetValues() const { return reinterpret_cast<const std::byte *>(fStorage.data()); }
+   std::size_t GetNumBytes() const { return fBytes; }
+   const std::uint64_t *GetOffsets() const { return fOffsets.empty() ? nullptr : fOffsets.data(); }
+   /// Bytes held, for memory accounting.
+   std::size_t GetCapacity() const
+   {
+      return fStorage.capacity() * sizeof(std::uint64_t) + fOffsets.capacity() * sizeof(std::uint64_t);
+   }
+};
+
+/// \brief Walks the entries of an RColumnChunk in order, handing out each entry's value as the column's C++
+/// type: a number, or a vector viewing the chunk's memory (no copy for RVec).
+class RColumnCursor {
+   const std::byte *fValues = nullptr;
+   const std::uint64_t *fOffsets = nullptr;
+   std::uint64_t fEntry = 0;
+
+public:
+   RColumnCursor() = default;
+   explicit RColumnCursor(const RColumnChunk &chunk) : fValues(chunk.GetValues()), fOffsets(chunk.GetOffsets()) {}
+
+   /// The next entry's value. For an RVec column, a view of the chunk, valid until the source reads again;
+   /// a std::vector column gets a copy.
+   template <typename T>
+   T Next()
+   {
+      const auto entry = fEntry++;
+      if constexpr (std::is_arithmetic_v<T>) {
+         T value;
+         std::memcpy(&value, fValues + entry * sizeof(T), sizeof(T));
+         return value;
+      } else {
+         using Element_t = typename RVectorTraits<T>::Element_t;
+         auto *first = reinterpret_cast<Element_t *>(const_cast<std::byte *>(fValues)) + fOffsets[entry];
+         const auto size = static_cast<std::size_t>(fOffsets[entry + 1] - fOffsets[entry]);
+         if constexpr (std::is_same_v<T, ROOT::VecOps::RVec<Element_t>>)
+            return T(first, size);
+         else
+            return T(first, first + size);
+      }
+   }
+
+   /// The next `n` values of a scalar column, stored back to back.
+   template <typename T>
+   const std::byte *NextRun(std::uint64_t n)
+   {
+      const auto *run = fValues + fEntry * sizeof(T);
+      fEntry += n;
+      return run;
+   }
+
+   /// Passes over the next `n` entries.
+   void Skip(std::uint64_t n) { fEntry += n; }
+};
+
+} // namespace Detail
+} // namespace ML
+} // namespace ROOT
+
+#endif
