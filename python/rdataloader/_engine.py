@@ -210,6 +210,12 @@ class Engine:
         """Epochs of ``split`` started so far (including a running one, or one saved to resume)."""
         return int(self._cxx.GetNumEpochs(self._splits[split]))
 
+    def read_paths(self) -> dict[str, str | list[str]]:
+        """How each column is read: the path of every dataframe, or one path when they all share it."""
+        paths = [str(self._cxx.GetReadPath(d)) for d in range(len(self.spec.nodes))]
+        shared: str | list[str] = paths[0] if len(set(paths)) == 1 else paths
+        return {column: shared for column in self.spec.engine_columns}
+
     def dataset_digest(self) -> int:
         return int(self._cxx.GetDatasetDigest())
 
@@ -258,7 +264,8 @@ class Engine:
         skip = token.batches
         expected = self.num_batches(split) - skip
         stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0,
-                 "engine_library": self._library, "header_module": _cxx.header_module()}
+                 "engine_library": self._library, "header_module": _cxx.header_module(),
+                 "read_paths": self.read_paths()}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
         source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, token, stats)

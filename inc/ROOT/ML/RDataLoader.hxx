@@ -12,6 +12,7 @@
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RResampler.hxx"
+#include "ROOT/ML/Detail/RNTupleSource.hxx"
 #include "ROOT/ML/Detail/RShuffleBuffer.hxx"
 #include "ROOT/ML/Detail/RTreeSource.hxx"
 #include "ROOT/ML/RBatch.hxx"
@@ -276,6 +277,8 @@ public:
    /// A fingerprint of the dataset as the loader reads it (reading units and their entries after the
    /// filters): a run can only be resumed over a dataset with the same fingerprint.
    std::uint64_t GetDatasetDigest() const { return fPlan.GetDigest(); }
+   /// How the columns of dataframe `d` are read: by a source ("TTree baskets"), or by its event loop, and why.
+   const std::string &GetReadPath(std::size_t d) const { return fReadPaths.at(d); }
    const RBatchLayout &GetLayout() const { return fLayout; }
    const RDataLoaderOptions &GetOptions() const { return fOptions; }
    const std::vector<std::string> &GetColumnNames() const { return fColumnNames; }
@@ -359,6 +362,19 @@ private:
    /// Whether every column type is one that sources decode (see Detail::IsSourceReadable).
    static constexpr bool kSourceReadable = Detail::AllOf({Detail::IsSourceReadable<Columns>()...});
 
+   /// The source for the format of `node`, if it can read every column.
+   std::unique_ptr<Detail::RSource> CreateSource(ROOT::RDF::RNode &node, const std::vector<Detail::RColumnNumbers> &numbers,
+                                                 std::string &whyNot) const
+   {
+      const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
+      if (format == "TTreeDS")
+         return Detail::RTreeSource<>::Create(node, fColumnNames, numbers, fOptions.fReadThreads, whyNot);
+      if (format == "RNTupleDS")
+         return Detail::RNTupleSource<>::Create(node, fColumnNames, numbers, fOptions.fReadThreads, whyNot);
+      whyNot = "no source reads a data source of type " + format;
+      return nullptr;
+   }
+
    /// Gives each dataframe the source that reads its columns from its files, where one can.
    void CreateSources()
    {
@@ -373,7 +389,7 @@ private:
             std::string whyNot = "read_threads is 0";
             std::unique_ptr<Detail::RSource> source;
             if (fOptions.fReadThreads > 0)
-               source = Detail::RTreeSource<>::Create(fNodes[d], fColumnNames, numbers, fOptions.fReadThreads, whyNot);
+               source = CreateSource(fNodes[d], numbers, whyNot);
             // A dataframe given a range of its tree's entries numbers them differently from the files.
             if (source && source->GetNumEntries() != fPlan.GetNumSourceEntries(d)) {
                source.reset();

@@ -7,6 +7,7 @@
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 
 #include <ROOT/RVec.hxx>
+#include <TDataType.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +33,34 @@ template <typename T>
 constexpr bool IsSourceReadable()
 {
    return std::is_arithmetic_v<T> || (RVectorTraits<T>::kIsVector && !RIsStdArray<T>::value);
+}
+
+/// The number type of a column of type T, RVec<T> or std::vector<T>, and whether it is a vector.
+struct RColumnNumbers {
+   EDataType fType = kOther_t;
+   bool fIsVector = false;
+};
+
+template <typename T>
+RColumnNumbers NumbersOf()
+{
+   if constexpr (RVectorTraits<T>::kIsVector)
+      return {TDataType::GetType(typeid(typename RVectorTraits<T>::Element_t)), true};
+   else
+      return {TDataType::GetType(typeid(T)), false};
+}
+
+/// Whether two number types are the same bytes (long and long long are both 8 bytes, say).
+inline bool SameNumbers(EDataType a, EDataType b)
+{
+   auto canonical = [](EDataType t) {
+      switch (t) {
+      case kLong_t: return kLong64_t;
+      case kULong_t: return kULong64_t;
+      default: return t;
+      }
+   };
+   return canonical(a) == canonical(b);
 }
 
 /// \brief One column's values for the entries a source read last: numbers in host byte order, back to back

@@ -50,21 +50,6 @@ struct RBranchFormat {
    std::string fWhyNot; ///< For kNone: why the branch is left to the event loop.
 };
 
-/// The number type of a column of type T, RVec<T> or std::vector<T>, and whether it is a vector.
-struct RColumnNumbers {
-   EDataType fType = kOther_t;
-   bool fIsVector = false;
-};
-
-template <typename T>
-RColumnNumbers NumbersOf()
-{
-   if constexpr (RVectorTraits<T>::kIsVector)
-      return {TDataType::GetType(typeid(typename RVectorTraits<T>::Element_t)), true};
-   else
-      return {TDataType::GetType(typeid(T)), false};
-}
-
 /// Bytes of a number of type `t` as stored on file; 0 for types stored otherwise (Float16_t, Double32_t, ...).
 inline std::uint32_t StoredSize(EDataType t)
 {
@@ -84,19 +69,6 @@ inline std::uint32_t StoredSize(EDataType t)
    case kDouble_t: return 8;
    default: return 0;
    }
-}
-
-/// Whether two number types are the same bytes (long and long long are both 8 bytes, say).
-inline bool SameNumbers(EDataType a, EDataType b)
-{
-   auto canonical = [](EDataType t) {
-      switch (t) {
-      case kLong_t: return kLong64_t;
-      case kULong_t: return kULong64_t;
-      default: return t;
-      }
-   };
-   return canonical(a) == canonical(b);
 }
 
 inline RBranchFormat NotFromBaskets(std::string why)
