@@ -45,3 +45,27 @@ def test_shuffle_quality_quick_mode_reports_the_label_mix(tmp_path):
     # Ten batches hold an eighth of the data: only the global shuffle mixes the sorted files through them.
     exact = _row(out, "rdataloader", '10, shuffle="global"')
     assert float(exact[2]) < 1.5 and float(_row(out, "rdataloader", "10 |")[2]) > 4, (exact, out)
+
+
+def test_realistic_quick_mode_runs_every_row(tmp_path):
+    out = _run("realistic.py", tmp_path, "--json", str(tmp_path / "r.json"))
+    sections = {section.splitlines()[0]: section for section in out.split("\n### ")[1:]}
+    titles = {  # file -> rows beside rootreadspeed
+        "NanoAOD layout TTree": 6, "TTree of `ROOT::RVec<float>` branches": 4, "RNTuple of the same events": 6,
+        "flat TTree": 4, "flat RNTuple twin": 4,
+    }
+    assert sorted(next(t for t in titles if s.startswith(t)) for s in sections) == sorted(titles), out
+    for title, section in sections.items():
+        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines()
+                if line.startswith("| ") and not line.startswith(("| reader", "| ---"))]
+        assert "error:" not in section, section
+        reference, *loaders = rows
+        assert reference[0] == "rootreadspeed --threads 2", section
+        assert reference[1].startswith("n/a") if "RNTuple" in title else float(reference[3]) > 0, (title, reference)
+        assert len(loaders) == next(n for t, n in titles.items() if title.startswith(t)), section
+        for cells in loaders:
+            # every epoch complete (20000 entries, batches of 1024, the remainder dropped) and timed
+            assert cells[1] == "19456 / 19456" and float(cells[3]) >= 0, (title, cells)
+            if cells[0].startswith("rdataloader"):
+                assert cells[-1] == "ok", (title, cells)  # no all-zero rows, no repeated entries
+    assert (tmp_path / "r.json").stat().st_size > 0

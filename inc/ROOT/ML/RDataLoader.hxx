@@ -396,9 +396,25 @@ private:
                whyNot = "it reads a Range of its entries";
             }
             fReadPaths[d] = source ? source->GetName() : "event loop (" + whyNot + ")";
+            if (!source)
+               RefuseListedChainLoop(d, whyNot);
             fSources[d] = std::move(source);
          }
       }
+   }
+
+   /// ROOT's event loop over a part of a TChain that has a TEntryList stops early (ROOT 6.40): such a chain
+   /// can only be read by a source.
+   void RefuseListedChainLoop(std::size_t d, const std::string &whyNot) const
+   {
+      auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(Detail::RDataSourceAccess::Get(fNodes[d]));
+      auto *chain = source ? dynamic_cast<TChain *>(source->GetTree()) : nullptr;
+      if (chain && chain->GetEntryList())
+         throw std::invalid_argument(
+            "ROOT::ML::RDataLoader: dataframe " + std::to_string(d % fNumInputs) +
+            " is a TChain with a TEntryList, which ROOT's event loop cannot read in parts, and its columns need the "
+            "event loop (" + whyNot + "); load only plain branches with read_threads > 0, or select the entries with "
+            "a Filter instead of the entry list");
    }
 
    /// Whether unit `u` is read from baskets: its dataframe has a basket reader and, if filtered, the
@@ -807,9 +823,9 @@ private:
       auto unit = fPlan.GetUnit(slice.fUnit);
       auto window = slice;
       if (!unit.fFiltered) {
-         // Every source entry passes: read only the slice's own entries.
-         unit.fBegin += slice.fSkip;
-         unit.fEnd = unit.fBegin + slice.fTake;
+         // Every source entry passes (and there is no entry list): read only the slice's own entries.
+         unit.fBegin = unit.fLoopBegin = unit.fBegin + slice.fSkip;
+         unit.fEnd = unit.fLoopEnd = unit.fBegin + slice.fTake;
          window.fSkip = 0;
       }
       try {

@@ -4,11 +4,17 @@
 #ifndef ROOT_ML_Detail_RReadingPlan
 #define ROOT_ML_Detail_RReadingPlan
 
+#include "ROOT/ML/Detail/RDataSourceAccess.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 
 #include <ROOT/RDataFrame.hxx>
 #include <ROOT/RDFHelpers.hxx>
+#include <ROOT/RTTreeDS.hxx>
+#include <TChain.h>
+#include <TEntryList.h>
+#include <TFile.h>
+#include <TTree.h>
 
 #include <RtypesCore.h>
 
@@ -17,6 +23,8 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -30,12 +38,17 @@ namespace Detail {
 /// dataset: a cluster is decompressed as a whole, so reading a fraction of one costs as much as all of it.
 struct RReadingUnit {
    std::size_t fDataFrame = 0;
-   std::uint64_t fBegin = 0;
+   std::uint64_t fBegin = 0; ///< First source entry (in the files' numbering).
    std::uint64_t fEnd = 0;
-   std::uint64_t fDataFrameEnd = 0; ///< Entries of the whole dataframe, restored after reading the unit.
+   /// The same range in the numbering of the dataframe's event loop, which counts only the entries of a
+   /// TEntryList when the tree has one; and the end of the loop over all of them, restored after the unit.
+   std::uint64_t fLoopBegin = 0;
+   std::uint64_t fLoopEnd = 0;
+   std::uint64_t fLoopAll = 0;
    bool fWholeLoop = false;  ///< The loop must run over the whole dataframe (no clusters, or a Range node).
-   bool fFiltered = false;   ///< Some source entries of the range may not pass the dataframe's filters.
-   std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters.
+   bool fFiltered = false;   ///< Some source entries of the range may not pass its filters (or entry list).
+   std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters (and are in its entry list).
+   std::uint64_t fDataFrameEnd = 0; ///< Source entries of the whole dataframe.
 };
 
 /// A part of a unit: its passing entries [fSkip, fSkip + fTake).
@@ -124,11 +137,11 @@ class RRangeGuard {
 
 public:
    RRangeGuard(const ROOT::RDF::RNode &node, const RReadingUnit &unit)
-      : fNode(node), fAllEntries(static_cast<Long64_t>(unit.fDataFrameEnd)), fActive(!unit.fWholeLoop)
+      : fNode(node), fAllEntries(static_cast<Long64_t>(unit.fLoopAll)), fActive(!unit.fWholeLoop)
    {
       if (fActive)
-         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, static_cast<Long64_t>(unit.fBegin),
-                                                       static_cast<Long64_t>(unit.fEnd));
+         ROOT::Internal::RDF::ChangeBeginAndEndEntries(fNode, static_cast<Long64_t>(unit.fLoopBegin),
+                                                       static_cast<Long64_t>(unit.fLoopEnd));
    }
    ~RRangeGuard()
    {
@@ -183,33 +196,106 @@ class RReadingPlan {
          unit.fFiltered = true;
          unit.fCount = *node.Count();
          fUnits.push_back(unit);
+         fPassing.resize(fUnits.size());
          return;
       }
       const std::size_t first = fUnits.size();
-      for (const auto &cluster : ROOT::Internal::RDF::GetDatasetGlobalClusterBoundaries(node)) {
+      for (const auto &cluster : ClusterBoundaries(node)) {
          if (cluster.second <= cluster.first)
             continue;
          RReadingUnit unit;
          unit.fDataFrame = index;
-         unit.fBegin = cluster.first;
-         unit.fEnd = cluster.second;
+         unit.fBegin = unit.fLoopBegin = cluster.first;
+         unit.fEnd = unit.fLoopEnd = cluster.second;
          unit.fFiltered = filtered;
          unit.fCount = cluster.second - cluster.first;
          fUnits.push_back(unit);
       }
-      for (auto u = first; u < fUnits.size(); ++u)
-         fUnits[u].fDataFrameEnd = fUnits.back().fEnd;
-      if (filtered && fUnits.size() > first)
-         CountPassing(node, first);
+      fPassing.resize(fUnits.size());
+      if (fUnits.size() == first)
+         return;
+      const auto listed = ListedEntries(node);
+      for (auto u = first; u < fUnits.size(); ++u) {
+         auto &unit = fUnits[u];
+         unit.fDataFrameEnd = fUnits.back().fEnd;
+         unit.fLoopAll = listed ? listed->size() : unit.fDataFrameEnd;
+         if (listed)
+            SelectListed(unit, *listed, filtered ? nullptr : &fPassing[u]);
+      }
+      if (filtered)
+         CountPassing(node, first, listed ? &*listed : nullptr);
+   }
+
+   /// The clusters of a dataframe's TTree, TChain or RNTuple, in the files' numbering. ROOT's own listing
+   /// looks for a TChain's name in every file; a chain whose files name the tree differently is listed here
+   /// file by file, each with its own tree.
+   template <typename Node>
+   static std::vector<std::pair<std::uint64_t, std::uint64_t>> ClusterBoundaries(Node &node)
+   {
+      auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(RDataSourceAccess::Get(node));
+      auto *chain = source ? dynamic_cast<TChain *>(source->GetTree()) : nullptr;
+      if (!chain || !HasRenamedTrees(*chain))
+         return ROOT::Internal::RDF::GetDatasetGlobalClusterBoundaries(node);
+      std::vector<std::pair<std::uint64_t, std::uint64_t>> clusters;
+      std::uint64_t offset = 0;
+      for (auto *element : *chain->GetListOfFiles()) {
+         std::unique_ptr<TFile> file(TFile::Open(element->GetTitle(), "READ"));
+         auto *tree = file && !file->IsZombie() ? file->Get<TTree>(element->GetName()) : nullptr;
+         if (!tree)
+            throw std::runtime_error(std::string("ROOT::ML::RDataLoader: no tree ") + element->GetName() + " in " +
+                                     element->GetTitle());
+         auto iterator = tree->GetClusterIterator(0);
+         for (Long64_t begin = iterator(); begin < tree->GetEntries(); begin = iterator())
+            clusters.emplace_back(offset + begin, offset + iterator.GetNextEntry());
+         offset += static_cast<std::uint64_t>(tree->GetEntries());
+      }
+      return clusters;
+   }
+
+   static bool HasRenamedTrees(TChain &chain)
+   {
+      for (auto *element : *chain.GetListOfFiles())
+         if (std::string(element->GetName()) != chain.GetName())
+            return true;
+      return false;
+   }
+
+   /// The entries of a TTree or TChain's TEntryList, in the files' numbering; none without an entry list.
+   template <typename Node>
+   static std::optional<std::vector<std::uint64_t>> ListedEntries(Node &node)
+   {
+      auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(RDataSourceAccess::Get(node));
+      TTree *tree = source ? source->GetTree() : nullptr;
+      if (!tree || !tree->GetEntryList())
+         return std::nullopt;
+      const auto n = static_cast<std::uint64_t>(tree->GetEntryList()->GetN());
+      std::vector<std::uint64_t> entries(n);
+      for (std::uint64_t i = 0; i < n; ++i)
+         entries[i] = static_cast<std::uint64_t>(tree->GetEntryNumber(static_cast<Long64_t>(i)));
+      return entries;
+   }
+
+   /// Restricts a unit to the listed entries: in the event loop's numbering, its range covers the listed
+   /// entries of the unit; with `passing`, records them (a unit with filters records them as it counts).
+   static void SelectListed(RReadingUnit &unit, const std::vector<std::uint64_t> &listed, RPassingMask *passing)
+   {
+      unit.fFiltered = true;
+      unit.fLoopBegin = std::lower_bound(listed.begin(), listed.end(), unit.fBegin) - listed.begin();
+      unit.fLoopEnd = std::lower_bound(listed.begin(), listed.end(), unit.fEnd) - listed.begin();
+      unit.fCount = unit.fLoopEnd - unit.fLoopBegin;
+      if (!passing)
+         return;
+      *passing = RPassingMask(unit.fEnd - unit.fBegin);
+      for (auto i = unit.fLoopBegin; i < unit.fLoopEnd; ++i)
+         passing->Set(listed[i] - unit.fBegin);
    }
 
    /// How many entries of each unit pass, and which: one loop over the filter columns. With implicit
    /// multi-threading rdfentry_ is not the entry number in a TChain, so each unit is counted on its own,
    /// and which entries pass is not known.
    template <typename Node>
-   void CountPassing(Node &node, std::size_t first)
+   void CountPassing(Node &node, std::size_t first, const std::vector<std::uint64_t> *listed)
    {
-      fPassing.resize(fUnits.size());
       if (node.GetNSlots() > 1) {
          for (auto u = first; u < fUnits.size(); ++u) {
             RRangeGuard range(node, fUnits[u]);
@@ -224,10 +310,12 @@ class RReadingPlan {
          ends.push_back(fUnits[u].fEnd);
       }
       RReadingUnit all = fUnits[first];
-      all.fEnd = fUnits.back().fEnd;
+      all.fLoopEnd = fUnits.back().fLoopEnd;
       RRangeGuard range(node, all);
+      // rdfentry_ counts the entries of the entry list, if there is one.
       node.Foreach(
-         [&](ULong64_t entry) {
+         [&](ULong64_t loopEntry) {
+            const auto entry = listed ? (*listed)[loopEntry] : loopEntry;
             const auto u = first + (std::upper_bound(ends.begin(), ends.end(), entry) - ends.begin());
             ++fUnits[u].fCount;
             fPassing[u].Set(entry - fUnits[u].fBegin);
@@ -294,7 +382,6 @@ public:
    {
       for (std::size_t i = 0; i < nodes.size(); ++i)
          AddUnits(i, nodes[i]);
-      fPassing.resize(fUnits.size());
       DrawSplit(validationSplit, seed, shuffled);
    }
 

@@ -5,6 +5,7 @@
 #define ROOT_ML_Detail_RSource
 
 #include "ROOT/ML/Detail/RColumnChunk.hxx"
+#include "ROOT/ML/Detail/RDataSourceAccess.hxx"
 
 #include <ROOT/RDataFrame.hxx>
 
@@ -19,14 +20,6 @@
 namespace ROOT {
 namespace ML {
 namespace Detail {
-
-/// Access to a dataframe's data source, which RDataFrame keeps protected.
-struct RDataSourceAccess : ROOT::RDF::RInterfaceBase {
-   static ROOT::RDF::RDataSource *Get(const ROOT::RDF::RInterfaceBase &node)
-   {
-      return (node.*&RDataSourceAccess::GetDataSource)();
-   }
-};
 
 /// \brief Reads the loaded columns of one dataframe straight from its files, a range of entries at a time,
 /// into one RColumnChunk per column; RDataFrame's event loop, which costs a few virtual calls per value and
