@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 import threading
@@ -103,6 +104,8 @@ class Engine:
         self._piles_root: Path | None = None
         self._remove_piles: weakref.finalize | None = None
         self._closed = False
+        self._process = os.getpid()
+        self._worker: tuple[int, int] | None = None
         _live_engines.add(self)
 
     @staticmethod
@@ -224,6 +227,34 @@ class Engine:
         with self._lock:
             current = self._active or self._resume
             return None if current is None else (current.split, current.batches)
+
+    def join_workers(self, worker: int, workers: int, epoch_seed: int | None) -> None:
+        """Make this engine, forked into a worker process of torch's DataLoader, read its share of every epoch.
+
+        A forked engine starts from the parent's epoch count, which does not advance while workers read.
+        Unless the parent set the epoch (``epoch_seed`` None), the epoch numbers are drawn from
+        ``epoch_seed``, which torch draws anew for each iteration of its DataLoader and gives every worker.
+        """
+        if self._worker == (worker, workers):
+            return
+        if os.getpid() == self._process:
+            raise RuntimeError("join_workers is for a worker process forked from the one that built the loader")
+        if self.spec.global_shuffle:
+            raise ValueError("shuffle='global' reads its pile cache in one process: use num_workers=0 in torch's "
+                             "DataLoader (the loader reads on read_threads threads of its own)")
+        try:
+            self._cxx.SetWorker(worker, workers)
+        except Exception as error:
+            raise translate_cxx_error(error) from error
+        if epoch_seed is not None:
+            for split in self._splits:
+                self._cxx.SetNumEpochs(split, epoch_seed % 2**63)
+        self._worker = (worker, workers)
+
+    def set_epoch(self, split: int, epoch: int) -> None:
+        """The next iteration of ``split`` runs epoch number ``epoch``."""
+        self._abandon()
+        self._cxx.SetNumEpochs(self._splits[split], epoch)
 
     def reseed(self, seed: int) -> None:
         """Adopt ``seed``: the train/validation split is drawn again from it."""

@@ -301,11 +301,13 @@ class RDataLoader:
         """Batches as ``torch.Tensor``s sharing memory with the batch (no copy on the CPU).
 
         With ``device`` (e.g. ``"cuda"``), batches are staged in pinned memory and copied
-        asynchronously, overlapping with the loading of the next batch."""
-        from ._connect.torch import make_converter
+        asynchronously, overlapping with the loading of the next batch. The result is a
+        ``torch.utils.data.IterableDataset`` of batches: ``torch.utils.data.DataLoader(train.as_torch(),
+        batch_size=None, num_workers=N)`` shares each epoch among N worker processes."""
+        from ._connect.torch import TorchBatches, make_converter
 
         self._ensure_engine()
-        return Batches(self, make_converter(device), "torch")
+        return TorchBatches(self, make_converter(device), "torch")
 
     def as_torch_dataloader(self, device=None):
         """``as_torch(device)`` wrapped in a ``torch.utils.data.DataLoader``, for code that requires one:
@@ -444,6 +446,17 @@ class RDataLoader:
         """Stop the loading thread and free its batches (batches already handed out stay valid)."""
         if self._engine is not None:
             self._engine.close()
+
+    def __bool__(self) -> bool:
+        return True  # not len(): a loader is no sequence (see __len__)
+
+    def __len__(self) -> int:
+        # torch.utils.data.DataLoader(loader) would take the loader for a dataset of entries.
+        raise TypeError(
+            "an RDataLoader is not a dataset of entries: for torch.utils.data.DataLoader wrap loader.as_torch() "
+            "(an IterableDataset of batches) with batch_size=None; len() is that of loader.as_numpy() or "
+            "loader.as_torch() (batches per epoch), also loader.num_batches"
+        )
 
     def __reduce_ex__(self, protocol):
         # pickle, copy and deepcopy all come here; a copy of the cppyy objects would crash the interpreter.

@@ -131,3 +131,98 @@ def test_keras_on_the_torch_backend_fits_on_a_torch_dataloader(sorted_signal_bac
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def _worker_epochs(dataset, workers: int, epochs: int = 2, **kwargs) -> list[np.ndarray]:
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers, **kwargs)
+    runs = []
+    for _ in range(epochs):
+        batches = [b[0] if isinstance(b, (tuple, list)) else b for b in loader]
+        assert len(batches) == len(loader)
+        runs.append(np.concatenate([b[:, 0].numpy() for b in batches]).astype(np.int64))
+    return runs
+
+
+@pytest.mark.parametrize("workers", [0, 2, 3])
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_dataloader_workers_read_disjoint_shares_of_every_epoch(clustered_file, workers, drop_remainder):
+    # DataLoader(dataset, num_workers=2) used to deliver every entry twice, and DataLoader(loader.as_torch(),
+    # num_workers=2) failed in the workers.
+    loader = make(clustered_file, columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"},
+                  drop_remainder=drop_remainder)
+    for dataset in (loader.as_torch(), loader.as_torch_dataloader().dataset):
+        first, second = _worker_epochs(dataset, workers)
+        for order in (first, second):
+            assert len(order) == len(np.unique(order)) == (960 if drop_remainder else 1000)
+            assert set(order) <= set(range(1000))
+        assert len(dataset) == loader.num_batches == (15 if drop_remainder else 16)
+        assert not np.array_equal(first, second)  # a new epoch every iteration
+
+
+def test_dataloader_workers_within_ddp_ranks_cover_the_epoch_once(clustered_file):
+    runs = {}
+    for rank in (0, 1):
+        dataset = make(clustered_file, columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"},
+                       drop_remainder=False, rank=rank, world_size=2).as_torch()
+        runs[rank] = []
+        for epoch in (0, 1):
+            dataset.set_epoch(epoch)  # the same epoch on every rank, as with DistributedSampler
+            runs[rank] += _worker_epochs(dataset, 2, epochs=1)
+    for epoch in (0, 1):
+        together = np.concatenate([runs[0][epoch], runs[1][epoch]])
+        assert len(together) == len(np.unique(together)) == 1000
+    assert not np.array_equal(runs[0][0], runs[0][1])
+
+
+def test_set_epoch_gives_the_same_epoch_with_and_without_workers(clustered_file):
+    dataset = make(clustered_file, columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"},
+                   drop_remainder=False).as_torch()
+    dataset.set_epoch(3)
+    (alone,) = _worker_epochs(dataset, 0, epochs=1)
+    dataset.set_epoch(3)
+    (shared,) = _worker_epochs(dataset, 2, epochs=1)
+    assert np.array_equal(np.sort(alone), np.sort(shared)) and len(alone) == 1000
+    dataset.set_epoch(3)
+    (again,) = _worker_epochs(dataset, 2, epochs=1)
+    assert np.array_equal(np.sort(again[:320]), np.sort(shared[:320]))  # the first batches, whichever worker
+
+
+def test_dataloader_workers_pin_memory(clustered_file):
+    loader = make(clustered_file, columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"},
+                  drop_remainder=False)
+    (order,) = _worker_epochs(loader.as_torch(), 2, epochs=1, pin_memory=True)
+    assert np.array_equal(np.sort(order), np.arange(1000))
+
+
+def test_len_inside_a_worker_is_that_workers_batches(clustered_file):
+    loader = make(clustered_file, columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"},
+                  drop_remainder=False)
+    dataset = loader.as_torch()
+
+    class Counted(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            batches = list(dataset)
+            # one marker per worker: its id, its len() and the batches it delivered
+            yield torch.tensor([torch.utils.data.get_worker_info().id, len(dataset), len(batches)])
+
+    reports = list(torch.utils.data.DataLoader(Counted(), batch_size=None, num_workers=3))
+    assert sorted(r[0].item() for r in reports) == [0, 1, 2]
+    assert all(r[1].item() == r[2].item() for r in reports)
+    assert sum(r[2].item() for r in reports) == loader.num_batches == 16
+
+
+def test_wrapping_the_loader_itself_in_a_dataloader_points_to_as_torch(clustered_file):
+    loader = make(clustered_file, columns=["x"])
+    with pytest.raises(TypeError, match=r"an RDataLoader is not a dataset of entries: .*wrap loader.as_torch\(\)"):
+        list(torch.utils.data.DataLoader(loader, batch_size=None))
+    assert loader  # truth testing does not go through len()
+
+
+def test_workers_refuse_what_cannot_be_shared_with_the_way_out(clustered_file):
+    exact = make(clustered_file, columns=["idx", "x"], shuffle="global")
+    with pytest.raises(ValueError, match=r"shuffle='global' reads its pile cache in one process: use num_workers=0"):
+        _worker_epochs(exact.as_torch(), 2, epochs=1)
+    spawned = torch.utils.data.DataLoader(make(clustered_file, columns=["x"]).as_torch(), batch_size=None,
+                                          num_workers=1, multiprocessing_context="spawn")
+    with pytest.raises(TypeError, match="cannot be pickled or copied.*the default 'fork' start method"):
+        list(spawned)

@@ -121,6 +121,8 @@ class RDataLoader {
    std::vector<std::string> fReadPaths; ///< Per dataframe, how its columns are read, for statistics.
    Detail::RDeferredForeach<Columns...> fForeach;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
+   std::size_t fWorker = 0;     ///< This process's part of the rank's shard (SetWorker()).
+   std::size_t fNumWorkers = 1;
 
    /// Statistics written by the loading thread and read by the consumer at any time.
    class RStatsRecord {
@@ -228,7 +230,8 @@ public:
    {
       if (IsResampled(split))
          return fResampling.GetNumDelivered();
-      return fPlan.GetShardEntries(split, fOptions.fWorldSize);
+      const auto [begin, end] = GetWorkerEntries(split);
+      return end - begin;
    }
    std::uint64_t GetNumBatches(ESplit split) const
    {
@@ -261,6 +264,11 @@ public:
                                                                   fOptions.fBatchSize)
                                  : fOptions.fBatchesInMemory;
    }
+   /// Makes this process worker `worker` of `numWorkers` (torch.utils.data.DataLoader's worker processes)
+   /// that share each epoch of the rank's shard: each reads its own whole batches of it, so that together
+   /// they deliver the batches, and as many, that one process would.
+   void SetWorker(std::size_t worker, std::size_t numWorkers);
+
    /// Epochs started so far for `split`.
    std::uint64_t GetNumEpochs(ESplit split) const { return fEpochs[static_cast<int>(split)]; }
    /// Sets the epochs started so far for `split`: the next StartEpoch() runs epoch number `epochs`.
@@ -354,6 +362,18 @@ private:
    }
 
    bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
+
+   /// The entries [begin, end) of the rank's shard of `split` that this worker reads: whole batches of it,
+   /// from batch numBatches * worker / fNumWorkers to the next worker's first; the last worker takes the
+   /// rest, so that the remainder is what it is with one worker.
+   std::pair<std::uint64_t, std::uint64_t> GetWorkerEntries(ESplit split) const
+   {
+      const auto entries = fPlan.GetShardEntries(split, fOptions.fWorldSize);
+      const auto size = fOptions.fBatchSize;
+      const auto batches = fOptions.fDropRemainder ? entries / size : (entries + size - 1) / size;
+      const auto end = fWorker + 1 == fNumWorkers ? entries : batches * (fWorker + 1) / fNumWorkers * size;
+      return {batches * fWorker / fNumWorkers * size, end};
+   }
    /// Whether epochs are read in a shuffled order (the global shuffle reads in order and shuffles after).
    bool IsShuffled() const { return fOptions.fShuffle == EShuffle::kWindow; }
    /// Whether the validation entries are drawn from all over each dataframe rather than taken from its end.
@@ -775,9 +795,9 @@ private:
          record.Set(stats);
       };
       const auto shard = fPlan.GetShard(split, IsShuffled(), seed, fOptions.fRank, fOptions.fWorldSize);
-      const auto firstEntry = resampled ? 0 : buffer.GetNumReceived();
-      const auto shardEntries = fPlan.GetShardEntries(split, fOptions.fWorldSize);
-      for (const auto &slice : Detail::RReadingPlan::Cut(shard, firstEntry, shardEntries)) {
+      const auto [workerBegin, workerEnd] = GetWorkerEntries(split);
+      const auto firstEntry = workerBegin + (resampled ? 0 : buffer.GetNumReceived());
+      for (const auto &slice : Detail::RReadingPlan::Cut(shard, firstEntry, workerEnd)) {
          if (queue.IsClosed())
             return;
          collections.BeginSlice(fPlan.GetUnit(slice.fUnit), slice);
@@ -1014,6 +1034,21 @@ void RDataLoader<Columns...>::SetClassWeights(std::map<std::int64_t, double> wei
       throw std::invalid_argument("ROOT::ML::RDataLoader: no class weights given");
    StopEpoch();
    fClassWeights.SetWeights(std::move(weights));
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetWorker(std::size_t worker, std::size_t numWorkers)
+{
+   if (numWorkers == 0 || worker >= numWorkers)
+      throw std::invalid_argument("ROOT::ML::RDataLoader: worker must be in [0, numWorkers); got worker " +
+                                  std::to_string(worker) + " of " + std::to_string(numWorkers));
+   // Resampling draws its copies entry by entry from the start of the epoch: parts of it cannot be cut.
+   if (numWorkers > 1 && fResampling.IsActive())
+      throw std::invalid_argument("ROOT::ML::RDataLoader: resampling (fSampling) cannot be shared among worker "
+                                  "processes; read with one process (num_workers=0), or use class weights");
+   StopEpoch();
+   fWorker = worker;
+   fNumWorkers = numWorkers;
 }
 
 template <typename... Columns>
