@@ -5,6 +5,7 @@
 #include "ROOT/ML/Detail/RCollectionWriter.hxx"
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
 #include "ROOT/ML/Detail/RDeferredForeach.hxx"
+#include "ROOT/ML/Detail/REpochProducer.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RReservedMemory.hxx"

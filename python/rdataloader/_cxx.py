@@ -85,13 +85,15 @@ def engine_class(cxx_types: Sequence[str]):
         ml = cxx_namespace()
         library = _engine_cache.load(key)
         cls = ml.RDataLoader[key]
-        # Waiting for the loading thread must not hold the GIL: the consumer may run other Python threads.
-        cls.NextBatch.__release_gil__ = True
+        # Waiting for a loading thread must not hold the GIL: the consumer may run other Python threads.
+        ml.REpochRun.Next.__release_gil__ = True
+        ml.REpochRun.Stop.__release_gil__ = True
         cls.StartEpoch.__release_gil__ = True
-        cls.StopEpoch.__release_gil__ = True
-        # These stop a running epoch too.
+        cls.StopEpochs.__release_gil__ = True
+        # These stop the running epochs too.
         cls.SetNumEpochs.__release_gil__ = True
         cls.SetSeed.__release_gil__ = True
+        cls.SetWorker.__release_gil__ = True
         with _lock:
             _engines[key] = (cls, None if library is None else str(library))
     return cls

@@ -30,6 +30,9 @@ _SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversamp
 _PILE_DRAW = 0x9117E5
 #: Entries held before they are scattered over the piles (see PileCache).
 _PILE_BUFFER_BYTES = 32 * 1024 * 1024
+#: Above this label-mix R a shuffled epoch is reported as poorly mixed (a perfect shuffle gives about 1
+#: whatever the batch size; one class per batch gives sqrt(batch_size)).
+_UNMIXED_R = 2.0
 
 
 @atexit.register
@@ -97,15 +100,17 @@ class Engine:
         self.normalization = self._normalize(spec.normalize)
         self.class_weights = self._weigh_classes(spec.class_weights)
         self._lock = threading.Lock()
-        self._active: _Position | None = None
-        self._resume: _Position | None = None
+        self._active: dict[int, _Position] = {}  # per split: its last iteration started, while it runs
+        self._resume: dict[int, _Position] = {}  # per split: the saved epoch its next iteration resumes
         self._stats: dict[int, dict] = {}
         self._piles: dict[int, PileCache] = {}
         self._piles_root: Path | None = None
         self._remove_piles: weakref.finalize | None = None
         self._closed = False
+        self._generation = 0  # of the C++ epochs: advanced when they are all stopped
         self._process = os.getpid()
         self._worker: tuple[int, int] | None = None
+        self._warned_unmixed = False
         _live_engines.add(self)
 
     @staticmethod
@@ -167,23 +172,39 @@ class Engine:
         return fitted
 
     def _weigh_classes(self, class_weights) -> dict[int, float] | None:
-        """Balanced weights n / (classes x n_class) from the training split, or the given ones."""
+        """Balanced weights n / (classes x n_class) from the training split, or the given ones.
+
+        Given weights must name every class of the data: a class without one is refused here, before any
+        thread starts, rather than by the loading thread at the first batch that holds it.
+        """
         if class_weights is None:
             return None
+        counts = [self._count_classes(split) for split in self._splits]
         if class_weights == "balanced":
-            try:
-                counted = self._cxx.CountClasses(self._splits[0])
-            except Exception as error:
-                raise translate_cxx_error(error) from error
-            counts = {int(label): int(n) for label, n in counted}
-            total = sum(counts.values())
-            class_weights = {label: total / (len(counts) * n) for label, n in counts.items()}
-        weights = _cxx_class_map(class_weights)
+            if not counts[0]:
+                raise ValueError("class_weights='balanced' weighs the classes of the training split, which has no "
+                                 "entries (after filters); give the weights as a dict, or check the Filters")
+            total = sum(counts[0].values())
+            class_weights = {label: total / (len(counts[0]) * n) for label, n in counts[0].items()}
+        else:
+            missing = sorted((set(counts[0]) | set(counts[1])) - set(class_weights))
+            if missing:
+                raise ValueError(
+                    f"class_weights gives no weight to class{'es' if len(missing) > 1 else ''} "
+                    f"{', '.join(map(str, missing))}, present in the data; give every class a weight "
+                    f"(for example {{{', '.join(f'{c}: 1.0' for c in missing)}}}) or use class_weights='balanced'"
+                )
         try:
-            self._cxx.SetClassWeights(weights)
+            self._cxx.SetClassWeights(_cxx_class_map(class_weights))
         except Exception as error:
             raise translate_cxx_error(error) from error
         return dict(class_weights)
+
+    def _count_classes(self, split) -> dict[int, int]:
+        try:
+            return {int(label): int(n) for label, n in self._cxx.CountClasses(split)}
+        except Exception as error:
+            raise translate_cxx_error(error) from error
 
     def resampled_classes(self) -> dict[int, tuple[int, int]]:
         """label -> (entries in the training split, entries delivered per epoch), when resampling."""
@@ -200,7 +221,7 @@ class Engine:
 
     def last_batch_size(self, split: int) -> int:
         if self.spec.global_shuffle:
-            return 0 if self.spec.drop_remainder else self.num_entries(split) % self.spec.batch_size
+            return self.num_entries(split) % self.spec.batch_size
         return int(self._cxx.GetLastBatchSize(self._splits[split]))
 
     def window_batches(self, split: int) -> int:
@@ -223,10 +244,15 @@ class Engine:
         return int(self._cxx.GetDatasetDigest())
 
     def position(self) -> tuple[int, int] | None:
-        """``(split, batches delivered)`` of the running epoch, or of the saved epoch still to resume."""
+        """``(split, batches delivered)`` of the running epoch, or of the saved epoch still to resume: of the
+        training split if it has one (a validation run in the middle of its epoch is left out), else of
+        validation."""
         with self._lock:
-            current = self._active or self._resume
-            return None if current is None else (current.split, current.batches)
+            for split in range(len(self._splits)):
+                current = self._active.get(split) or self._resume.get(split)
+                if current is not None:
+                    return current.split, current.batches
+            return None
 
     def join_workers(self, worker: int, workers: int, epoch_seed: int | None) -> None:
         """Make this engine, forked into a worker process of torch's DataLoader, read its share of every epoch.
@@ -267,29 +293,31 @@ class Engine:
         epoch started and skips the batches already delivered."""
         self._abandon()
         with self._lock:
-            self._resume = None if position is None else _Position(*position)
+            self._resume = {} if position is None else {position[0]: _Position(*position)}
         for split, count in enumerate(epochs):
             self._cxx.SetNumEpochs(self._splits[split], count)
 
     def _abandon(self) -> None:
-        # A suspended iteration must not continue an epoch that is no longer this engine's.
+        # Iterations in progress must not continue epochs that are no longer this engine's: each checks the
+        # generation it started in.
         with self._lock:
-            self._active = None
-        self._cxx.StopEpoch()
+            self._active.clear()
+            self._generation += 1
+        self._cxx.StopEpochs()
 
     def epoch(self, split: int) -> Iterator[list]:
         """One epoch of ``split`` as lists of arrays (features, then targets and weights if any; with
-        collections the features are a dictionary of arrays); starting it abandons any other epoch of
-        this loader."""
+        collections the features are a dictionary of arrays). Any number of epochs of either split may be
+        iterated at once, each independent of the others."""
         if self._closed:
             raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
         token = _Position(split, 0)
         with self._lock:
-            self._active = token
-            resume, self._resume = self._resume, None
-        # A saved epoch of the other split is dropped, as starting this iteration would have abandoned it
-        # in the process that saved it.
-        if resume is not None and resume.split == split:
+            self._active[split] = token
+            generation = self._generation
+            # A saved epoch of the other split waits for that split's next iteration: the two run independently.
+            resume = self._resume.pop(split, None)
+        if resume is not None:
             token.batches = resume.batches
             self._cxx.SetNumEpochs(self._splits[split], self.num_epochs(split) - 1)
         skip = token.batches
@@ -299,18 +327,16 @@ class Engine:
                  "read_paths": self.read_paths()}
         self._stats[split] = stats
         monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
-        source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, token, stats)
+        source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, stats)
         started = time.perf_counter()
         waiting = 0.0
         try:
             while True:
-                with self._lock:
-                    if self._active is not token:
-                        raise EpochSuperseded(
-                            "this iteration was abandoned because another iteration over the same loader "
-                            "(or its other split) started, or a state was loaded into it; finish or break one loop "
-                            "before starting the next"
-                        )
+                if self._generation != generation:
+                    raise EpochSuperseded(
+                        "this iteration was abandoned because a state was loaded into its loader, or its seed, "
+                        "epoch or worker was set; start a new iteration"
+                    )
                 before = time.perf_counter()
                 rows_and_arrays = next(source, None)
                 waiting += time.perf_counter() - before
@@ -333,38 +359,54 @@ class Engine:
             stats["seconds"] = time.perf_counter() - started
             stats["seconds_waiting"] = waiting
             with self._lock:
-                if self._active is token:
-                    self._active = None
+                if self._active.get(split) is token:
+                    del self._active[split]
             if monitor is not None:
                 stats["label_mix_r"] = monitor.ratio()
+                self._warn_if_unmixed(stats)
 
-    def _engine_batches(self, split: int, skip: int, token: _Position, stats: dict) -> Iterator[tuple[int, list]]:
+    def _warn_if_unmixed(self, stats: dict) -> None:
+        """Once per loader: a whole shuffled epoch whose batches mixed the classes poorly."""
+        ratio = stats.get("label_mix_r")
+        windowed = self.spec.shuffle and not self.spec.global_shuffle and not self.spec.load_eager
+        if not windowed or not stats["complete"] or ratio is None or ratio <= _UNMIXED_R or self._warned_unmixed:
+            return
+        self._warned_unmixed = True
+        warnings.warn(
+            f"RDataLoader: the batches of this {stats['split']} epoch mixed the classes poorly (label-mix R = "
+            f"{ratio:.1f}; 1 is a perfect shuffle, {np.sqrt(self.spec.batch_size):.0f} one class per batch): its "
+            f"shuffle window of {self.window_batches(0)} batches holds too few distant parts of the inputs. "
+            "Use shuffle='global' (the exact shuffle) or a larger batches_in_memory",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def _engine_batches(self, split: int, skip: int, stats: dict) -> Iterator[tuple[int, list]]:
         """The batches of a C++ epoch, as ``(rows, arrays)``; its statistics go into ``stats`` at the end."""
-        self._cxx.StartEpoch(self._splits[split], skip)
+        try:
+            run = self._cxx.StartEpoch(self._splits[split], skip)
+        except Exception as error:
+            raise translate_cxx_error(error) from error
         try:
             while True:
                 try:
-                    batch = self._cxx.NextBatch()
+                    batch = run.Next()
                 except Exception as error:
                     raise with_source(translate_cxx_error(error), self.spec.nodes) from error
                 if not batch:
                     return
                 yield int(batch.GetNumRows()), block_arrays(batch, self.layout)
         finally:
-            with self._lock:
-                current = self._active is token
-            # An epoch superseded by another, or cut short by close() at interpreter exit, no longer
-            # owns the C++ epoch: its thread and statistics belong to someone else.
-            if current:
-                self._cxx.StopEpoch()
-                cxx_stats = self._cxx.GetEpochStats()
-                stats["bytes_read"] = int(cxx_stats.fBytesRead)
-                stats["entries_from_sources"] = int(cxx_stats.fEntriesFromSources)
-                if self.spec.collections:
-                    truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
-                    stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}
+            run.Stop()
+            cxx_stats = run.GetStats()
+            stats["bytes_read"] = int(cxx_stats.fBytesRead)
+            stats["entries_from_sources"] = int(cxx_stats.fEntriesFromSources)
+            stats["streams"] = int(cxx_stats.fStreams)
+            if self.spec.collections:
+                truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
+                stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}
 
-    def _cached_batches(self, split: int, skip: int, token: _Position, stats: dict) -> Iterator[tuple[int, list]]:
+    def _cached_batches(self, split: int, skip: int, stats: dict) -> Iterator[tuple[int, list]]:
         """An epoch of ``shuffle="global"``: the split's pile cache, built by this epoch if it has none."""
         cache = self._piles.get(split)
         stats["bytes_read"] = 0
@@ -378,7 +420,7 @@ class Engine:
             cache = None
         if cache is None:
             started = time.perf_counter()
-            cache = self._build_piles(split, token, stats)
+            cache = self._build_piles(split, stats)
             stats["seconds_building_cache"] = time.perf_counter() - started
             epoch = self.num_epochs(split) - 1
         else:
@@ -390,7 +432,7 @@ class Engine:
         yield from cache.batches((self.spec.seed, split, epoch), batch_size, self.spec.drop_remainder,
                                  skip * batch_size)
 
-    def _build_piles(self, split: int, token: _Position, stats: dict) -> PileCache:
+    def _build_piles(self, split: int, stats: dict) -> PileCache:
         if self._piles_root is None:
             self._piles_root = Path(tempfile.mkdtemp(prefix="rdataloader-piles-", dir=self.spec.cache_dir))
             self._remove_piles = weakref.finalize(self, shutil.rmtree, self._piles_root, ignore_errors=True)
@@ -400,7 +442,7 @@ class Engine:
         pile_entries = self.window_batches(split) * self.spec.batch_size
         cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
                           (self.spec.seed, split, _PILE_DRAW), _PILE_BUFFER_BYTES)
-        for _, arrays in self._engine_batches(split, 0, token, stats):
+        for _, arrays in self._engine_batches(split, 0, stats):
             cache.add(arrays)
         cache.flush()
         self._piles[split] = cache

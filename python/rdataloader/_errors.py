@@ -7,8 +7,12 @@ import re
 from typing import Iterable, Sequence
 
 
-class ColumnError(KeyError):
-    """A column that does not exist, or that the loader cannot deliver."""
+class ColumnError(KeyError, ValueError):
+    """A column that does not exist, or that the loader cannot deliver.
+
+    A ``KeyError`` as a missing key of a mapping is, and a ``ValueError`` as ROOT's own loader raises for the
+    same mistakes, so that either ``except`` catches it.
+    """
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

@@ -397,7 +397,10 @@ class RDataLoader:
 
     @property
     def last_batch_no_of_rows(self) -> int:
-        """Rows of the last, incomplete batch; 0 if every batch is full or the remainder is dropped."""
+        """Rows of the last, incomplete batch, or that it would hold when ``drop_remainder`` drops it (as in
+        ROOT's loader); 0 if every batch is full."""
+        if self._spec.drop_remainder:
+            return self.num_entries % self._spec.batch_size
         return self._ensure_engine().last_batch_size(self._split)
 
     def stats(self) -> dict:

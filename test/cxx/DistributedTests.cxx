@@ -121,17 +121,19 @@ void ResumedEpochDeliversTheRemainingBatches()
       for (std::uint64_t skip : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{8}, batches - 3, batches}) {
          const std::string what = std::string(c.fName) + ", skipping " + std::to_string(skip);
          resumed.SetNumEpochs(ESplit::kTrain, 1);
-         resumed.StartEpoch(ESplit::kTrain, skip);
-         const auto rest = ReadRunningEpoch(resumed);
+         const auto rest = ReadRunningEpoch(*resumed.StartEpoch(ESplit::kTrain, skip));
          RDL_CHECK_MSG(IsTail(rest, full, skip, 32), what);
          RDL_CHECK_EQ(resumed.GetNumEpochs(ESplit::kTrain), 2u);
          // The skipped batches of the window where delivery resumes are not even copied.
          RDL_CHECK_EQ(resumed.GetEpochStats().fEntriesRead, rest.fIndices.size());
-         // Windows that hold only skipped batches are not read.
+         // Windows that hold only skipped batches are not read. An epoch read as several streams reads, for its
+         // last windows, the last unit of every stream: those are fewer than all units, but not half of them.
+         const auto stats = resumed.GetEpochStats();
          if (!c.fLoadEager && skip == batches - 3)
-            RDL_CHECK_MSG(resumed.GetEpochStats().fBytesRead < fullBytes / 2,
-                          what + ": " + std::to_string(resumed.GetEpochStats().fBytesRead) + " bytes read, " +
-                             std::to_string(fullBytes) + " for the whole epoch");
+            RDL_CHECK_MSG(stats.fBytesRead < (stats.fStreams == 1 ? fullBytes / 2 : fullBytes * 3 / 4),
+                          what + ": " + std::to_string(stats.fBytesRead) + " bytes read in " +
+                             std::to_string(stats.fStreams) + " streams, " + std::to_string(fullBytes) +
+                             " for the whole epoch");
       }
       RDL_CHECK_THROWS(resumed.StartEpoch(ESplit::kTrain, batches + 1), std::invalid_argument, "cannot skip");
    }

@@ -142,13 +142,7 @@ void PassingMaskAnswersLikeTheListOfPassingEntries()
          RDL_CHECK_EQ(mask.Count(begin, end), static_cast<std::uint64_t>(inRange));
       }
    for (std::uint64_t offset = 0; offset < entries; ++offset)
-      RDL_CHECK_EQ(mask.NextFrom(offset), *std::lower_bound(passing.begin(), passing.end(), offset));
-   ROOT::ML::Detail::RPassingCursor cursor(mask, 0);
-   std::uint64_t position = 0;
-   for (auto e : passing) {
-      RDL_CHECK_EQ(cursor.NextSkip(), e - position);
-      position = e + 1;
-   }
+      RDL_CHECK_EQ(mask.Passes(offset), std::binary_search(passing.begin(), passing.end(), offset));
 }
 
 void SeveralDataFramesFormOneDataset()
@@ -301,10 +295,8 @@ void BasketReadingDeliversWhatTheEventLoopDelivers()
    options.fReadThreads = 0;
    RIndexLoader byEventLoop(df, IndexColumns(), options);
    for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
-      byBaskets.StartEpoch(split);
-      const auto fromBaskets = ReadRunningEpoch(byBaskets);
-      byEventLoop.StartEpoch(split);
-      const auto fromEventLoop = ReadRunningEpoch(byEventLoop);
+      const auto fromBaskets = ReadRunningEpoch(*byBaskets.StartEpoch(split));
+      const auto fromEventLoop = ReadRunningEpoch(*byEventLoop.StartEpoch(split));
       RDL_CHECK(fromBaskets.fIndices == fromEventLoop.fIndices);
       RDL_CHECK(fromBaskets.fTargets == fromEventLoop.fTargets);
       RDL_CHECK_EQ(byBaskets.GetEpochStats().fEntriesFromSources, byBaskets.GetNumEntries(split));
@@ -312,8 +304,7 @@ void BasketReadingDeliversWhatTheEventLoopDelivers()
    }
    // A filter runs once, when the entries are counted; epochs pick the passing entries out of the baskets.
    RIndexLoader filtered(df.Filter([](Long64_t idx) { return idx > 5; }, {"idx"}), IndexColumns(), IndexOptions(64, 0., false));
-   filtered.StartEpoch(ESplit::kTrain);
-   CheckSameEntries(ReadRunningEpoch(filtered).fIndices, Iota(6, kTotal - 6), "filtered");
+   CheckSameEntries(ReadRunningEpoch(*filtered.StartEpoch(ESplit::kTrain)).fIndices, Iota(6, kTotal - 6), "filtered");
    RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromSources, static_cast<std::uint64_t>(kTotal - 6));
 }
 
@@ -348,12 +339,12 @@ void EarlyStopThenNewEpochIsComplete()
    RTempDir dir("early_stop_then_new_epoch_is_complete");
    ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
    RIndexLoader loader(df, IndexColumns(), IndexOptions(64, 0.2, false));
-   RDL_CHECK_THROWS(loader.NextBatch(), std::logic_error, "no epoch is running");
    const auto train = ReadEpoch(loader.Train()).fIndices;
 
    // A batch taken before the epoch is abandoned must stay intact afterwards.
-   loader.StartEpoch(ESplit::kTrain);
-   const std::shared_ptr<ROOT::ML::RBatch> kept = loader.NextBatch();
+   auto abandonedRun = loader.StartEpoch(ESplit::kTrain);
+   const std::shared_ptr<ROOT::ML::RBatch> kept = abandonedRun->Next();
+   abandonedRun.reset();
    const auto keptView = kept->GetFeatures<std::int64_t>();
    const std::vector<std::int64_t> keptIndices(keptView.GetData(), keptView.GetData() + keptView.GetSize());
 
@@ -376,8 +367,8 @@ void EarlyStopThenNewEpochIsComplete()
    RDL_CHECK_EQ(ReadEpoch(loader.Validation()).fIndices.size(), loader.GetNumEntries(ESplit::kValidation));
    {
       RIndexLoader abandoned(df, IndexColumns(), IndexOptions(16, 0., false));
-      abandoned.StartEpoch(ESplit::kTrain);
-      RDL_CHECK(abandoned.NextBatch() != nullptr);
+      const auto run = abandoned.StartEpoch(ESplit::kTrain);
+      RDL_CHECK(run->Next() != nullptr);
    }
    // The dataframe is whole again for the user's own actions once the loaders are done with it.
    RDL_CHECK_EQ(*df.Count(), static_cast<ULong64_t>(kTotal));

@@ -101,10 +101,10 @@ REpochContent ReadEpoch(RIndexLoader::REpoch epoch)
    return content;
 }
 
-REpochContent ReadRunningEpoch(RIndexLoader &loader)
+REpochContent ReadRunningEpoch(ROOT::ML::REpochRun &run)
 {
    REpochContent content;
-   while (const auto batch = loader.NextBatch())
+   while (const auto batch = run.Next())
       Append(content, *batch);
    return content;
 }

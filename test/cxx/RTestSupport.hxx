@@ -113,8 +113,8 @@ struct REpochContent {
 
 /// Runs one epoch of an RIndexLoader split, checking that each row's target belongs to its index.
 REpochContent ReadEpoch(RIndexLoader::REpoch epoch);
-/// As ReadEpoch, for the epoch already started with RIndexLoader::StartEpoch().
-REpochContent ReadRunningEpoch(RIndexLoader &loader);
+/// As ReadEpoch, for an epoch started with RIndexLoader::StartEpoch().
+REpochContent ReadRunningEpoch(ROOT::ML::REpochRun &run);
 
 /// Fails unless `indices` holds each element of `expected` exactly once and nothing else.
 void CheckSameEntries(std::vector<std::int64_t> indices, std::vector<std::int64_t> expected, const std::string &what);

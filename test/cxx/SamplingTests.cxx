@@ -43,10 +43,10 @@ ROOT::ML::RDataLoaderOptions SamplingOptions(ESampling sampling, double ratio, b
 }
 
 /// The idx of every row, in delivery order, checking that each row's label is the class of its idx.
-std::vector<std::int64_t> ReadIndices(RClassLoader &loader)
+std::vector<std::int64_t> ReadIndices(ROOT::ML::REpochRun &run)
 {
    std::vector<std::int64_t> indices;
-   while (const auto batch = loader.NextBatch()) {
+   while (const auto batch = run.Next()) {
       const auto features = batch->GetFeatures<float>();
       const auto labels = batch->GetTargets<float>();
       for (std::size_t row = 0; row < batch->GetNumRows(); ++row) {
@@ -60,8 +60,7 @@ std::vector<std::int64_t> ReadIndices(RClassLoader &loader)
 
 std::vector<std::int64_t> ReadEpochOf(RClassLoader &loader, ESplit split)
 {
-   loader.StartEpoch(split);
-   return ReadIndices(loader);
+   return ReadIndices(*loader.StartEpoch(split));
 }
 
 /// How many times each idx was delivered.
@@ -186,8 +185,7 @@ void ResampledEpochResumes()
    RClassLoader resumed(df, {"idx", "cls"}, options);
    for (std::uint64_t skip : {std::uint64_t{5}, std::uint64_t{8}}) {
       resumed.SetNumEpochs(ESplit::kTrain, 1);
-      resumed.StartEpoch(ESplit::kTrain, skip);
-      const auto rest = ReadIndices(resumed);
+      const auto rest = ReadIndices(*resumed.StartEpoch(ESplit::kTrain, skip));
       RDL_CHECK_MSG(std::vector<std::int64_t>(full.begin() + skip * 32, full.end()) == rest,
                     "resuming after " + std::to_string(skip) + " batches");
    }

@@ -41,8 +41,8 @@ def test_class_weights_multiply_event_weights(imbalanced):
 def test_a_class_without_a_weight_raises(imbalanced):
     loader = ROOT.ML.RDataLoader(imbalanced, batch_size=10, columns=["x", "label"], target="label",
                                  class_weights={0: 1.0})
-    with pytest.raises(RuntimeError, match="class 1 has no class weight"):
-        list(loader.as_numpy())
+    with pytest.raises(ValueError, match=r"no weight to class 1, present in the data.*\{1: 1.0\}"):
+        loader.num_batches
 
 
 def test_bad_class_weight_requests(imbalanced):
@@ -53,5 +53,15 @@ def test_bad_class_weight_requests(imbalanced):
     with pytest.raises(ValueError, match="non-negative"):
         ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights={0: -1})
     fractional = imbalanced.Define("half", "0.5f * label")
-    with pytest.raises(RuntimeError, match="whole-number labels"):
+    with pytest.raises(ValueError, match="whole-number labels"):
         ROOT.ML.RDataLoader(fractional, columns=["x", "half"], target="half", class_weights="balanced").num_batches
+
+
+def test_balanced_weights_of_an_empty_training_split_are_refused_with_the_way_out(imbalanced):
+    empty = imbalanced.Filter("x < 0")
+    with pytest.raises(ValueError, match=r"'balanced' weighs the classes of the training split, which has no entries"):
+        ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", class_weights="balanced").num_batches
+    # Given weights need no counts: the epochs are empty, as for any empty dataset.
+    with pytest.warns(UserWarning, match="no entries"):
+        given = ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", class_weights={0: 1.0, 1: 2.0})
+        assert list(given.as_numpy()) == []

@@ -51,7 +51,7 @@ WORKER = textwrap.dedent(
     np.savez(out, **arrays)
     engine = "ROOT::ML::RDataLoader<" + ", ".join(sys.argv[3:]) + ">"
     address = ROOT.gInterpreter.Calc(
-        "[]{ auto f = &" + engine + "::NextBatch; void *p; std::memcpy(&p, &f, sizeof p); return (long)p; }()")
+        "[]{ auto f = &" + engine + "::StartEpoch; void *p; std::memcpy(&p, &f, sizeof p); return (long)p; }()")
     mapped = None
     for line in open("/proc/self/maps"):
         fields = line.split()
@@ -59,7 +59,7 @@ WORKER = textwrap.dedent(
         if low <= address < high:
             mapped = fields[5] if len(fields) > 5 else None
     stats = train.stats()
-    print(json.dumps({"engine_library": stats["engine_library"], "next_batch_in": mapped,
+    print(json.dumps({"engine_library": stats["engine_library"], "start_epoch_in": mapped,
                       "header_module": stats["header_module"]}))
     """
 )
@@ -112,9 +112,9 @@ def test_a_cached_engine_runs_the_compiled_code_and_delivers_what_cling_does(com
     compiled = run_worker(clustered_file, tmp_path / "compiled.npz", compiled_cache)
     jitted = run_worker(clustered_file, tmp_path / "jitted.npz", None)
     library = str(library_path(compiled_cache))
-    assert compiled["report"] == {"engine_library": library, "next_batch_in": library,
+    assert compiled["report"] == {"engine_library": library, "start_epoch_in": library,
                                   "header_module": str(module_path(compiled_cache))}
-    assert jitted["report"]["engine_library"] is None and jitted["report"]["next_batch_in"] != library
+    assert jitted["report"]["engine_library"] is None and jitted["report"]["start_epoch_in"] != library
     assert jitted["report"]["header_module"] is None
     assert compiled["arrays"].keys() == jitted["arrays"].keys()
     for name, array in jitted["arrays"].items():
@@ -135,7 +135,7 @@ def test_a_missing_engine_and_header_are_compiled_in_the_background_for_the_next
     library, module = library_path(cache), module_path(cache)
     wait_for(lambda: is_built(library) and is_built(module))
     second = run_worker(clustered_file, tmp_path / "second.npz", cache)
-    assert second["report"] == {"engine_library": str(library), "next_batch_in": str(library),
+    assert second["report"] == {"engine_library": str(library), "start_epoch_in": str(library),
                                 "header_module": str(module)}
     for name, array in first["arrays"].items():
         assert np.array_equal(second["arrays"][name], array), name
@@ -234,7 +234,7 @@ def test_a_damaged_cache_entry_is_rebuilt_with_a_warning_instead_of_crashing(com
         assert np.array_equal(run["arrays"][key], array), key
     wait_for(lambda: is_built(library) and is_built(module))
     again = run_worker(clustered_file, tmp_path / "again.npz", cache)
-    assert again["report"] == {"engine_library": str(library), "next_batch_in": str(library),
+    assert again["report"] == {"engine_library": str(library), "start_epoch_in": str(library),
                                "header_module": str(module)}
     assert "damaged" not in again["stderr"]
 

@@ -182,6 +182,11 @@ def test_len_and_properties_match_the_epoch(clustered_file):
     assert train.columns == ["x", "y", "label"]
     assert train.train_columns == ["x", "y"] and train.target_columns == ["label"]
     assert "1000 entries" in repr(train) and "batches of 100" in repr(train)
+    # ROOT's meaning: the rows of the last batch, also when drop_remainder drops it.
+    for drop_remainder, batches in ((True, 3), (False, 4)):
+        loader = ROOT.ML.RDataLoader(df, batch_size=300, columns=["x"], drop_remainder=drop_remainder)
+        assert (loader.num_batches, loader.last_batch_no_of_rows) == (batches, 100)
+        assert len(list(loader.as_numpy())) == batches
 
 
 def test_validation_split_spelling_returns_train_and_validation(clustered_file):

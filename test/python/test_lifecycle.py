@@ -30,15 +30,6 @@ def test_breaking_out_of_an_epoch_then_starting_a_new_one(clustered_file):
     assert loader.stats()["complete"]
 
 
-def test_starting_another_iteration_abandons_the_first_loudly(clustered_file):
-    train, val = make_loader(clustered_file).train_test_split(0.5)
-    first = iter(train.as_numpy())
-    next(first)
-    assert len(epoch_indices(val.as_numpy())) == 500 // 16 * 16
-    with pytest.raises(RuntimeError, match="abandoned because another iteration"):
-        next(first)
-
-
 def test_batches_handed_out_never_change_and_share_the_batch_memory(clustered_file):
     loader = make_loader(clustered_file, batches_in_memory=1)
     kept, copies = [], []

@@ -120,8 +120,12 @@ def test_invalid_resampling_raises_before_reading(signal_and_background, kwargs,
 
 
 def test_resampling_needs_two_classes_and_a_class_label(signal_and_background):
-    with pytest.raises(ValueError, match="resampling needs at least two classes in the training split; found 1"):
+    with pytest.raises(ValueError, match="resampling needs at least two classes in the training split; found only "
+                                         "class 1"):
         _loader(signal_and_background[:1], sampling_type="undersampling").as_numpy()
+    empty = ROOT.RDataFrame("tree", signal_and_background[0]).Filter("x < -1e9")
+    with pytest.raises(ValueError, match=r"training split, which has no entries \(after filters\)"):
+        ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", sampling_type="undersampling").num_batches
     df = ROOT.RDataFrame("tree", signal_and_background[0])
     with pytest.raises(ValueError, match="sampling_type needs exactly one scalar target column"):
         ROOT.ML.RDataLoader(df, columns=["x", "y", "label"], target=["y", "label"], sampling_type="oversampling")

@@ -3,7 +3,10 @@ with the loader's own label-mix statistic R (about 1 for a perfect shuffle)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
 
 import ROOT
 
@@ -21,10 +24,13 @@ def test_default_window_mixes_sorted_files(sorted_signal_background):
     assert not np.any((means == 0) | (means == 1))
 
 
-def test_label_mix_statistic_exposes_a_window_too_small_for_sorted_data(sorted_signal_background):
-    stats, means = label_mix(sorted_signal_background, batches_in_memory=1)
-    assert stats["label_mix_r"] > 4
-    assert np.mean((means == 0) | (means == 1)) > 0.5
+@pytest.mark.parametrize("batches_in_memory", [1, 10])
+def test_a_small_window_mixes_sorted_files_read_as_streams(sorted_signal_background, batches_in_memory):
+    """Each window fills from several streams spread over both files, so even one batch mixes them."""
+    stats, means = label_mix(sorted_signal_background, batches_in_memory=batches_in_memory)
+    assert stats["streams"] >= 2
+    assert stats["label_mix_r"] < 1.5
+    assert not np.any((means == 0) | (means == 1))
 
 
 def test_load_eager_is_a_full_permutation(sorted_signal_background):
@@ -38,3 +44,25 @@ def test_epoch_statistics_are_reported(sorted_signal_background):
     assert stats["bytes_read"] > 0
     assert 0 <= stats["seconds_waiting"] <= stats["seconds"]
     assert stats["seconds_to_first_batch"] <= stats["seconds"]
+
+
+def test_a_window_that_cannot_mix_is_reported_once_with_the_remedy(data_dir):
+    # One cluster, signal then background: a single stretch to read, so a window of one batch is one class.
+    sorted_file = str(data_dir / "one_cluster_sorted.root")
+    ROOT.RDataFrame(4000).Define("label", "(int)(rdfentry_ < 2000)").Define("x", "(float)rdfentry_") \
+        .Snapshot("tree", sorted_file, ["label", "x"])
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", sorted_file), batch_size=64, batches_in_memory=1,
+                                 columns=["x", "label"], target="label", set_seed=9)
+    with pytest.warns(RuntimeWarning, match=r"mixed the classes poorly \(label-mix R = \d+\.\d.*shuffle='global'"):
+        list(loader.as_numpy())
+    assert loader.stats()["label_mix_r"] > 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(loader.as_numpy())
+
+
+def test_a_well_mixed_epoch_is_not_reported(sorted_signal_background):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats, _ = label_mix(sorted_signal_background)
+    assert stats["label_mix_r"] < 1.5

@@ -4,9 +4,11 @@
 #ifndef ROOT_ML_RDataLoaderOptions
 #define ROOT_ML_RDataLoaderOptions
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -114,6 +116,57 @@ struct RDataLoaderOptions {
    /// scalar branches: those are read a basket at a time, beside RDataFrame's event loop. 0 reads every
    /// dataframe through its event loop (one thread).
    std::size_t fReadThreads = 2;
+
+   /// These options, checked for a loader of `columns` (with `numTypes` column types) over `numDataFrames`
+   /// dataframes.
+   /// \throws std::invalid_argument naming the option and the way out
+   RDataLoaderOptions Checked(const std::vector<std::string> &columns, std::size_t numTypes,
+                              std::size_t numDataFrames) const
+   {
+      const std::string where = "ROOT::ML::RDataLoader: ";
+      auto fail = [&](const std::string &what) { throw std::invalid_argument(where + what); };
+      if (columns.size() != numTypes)
+         fail(std::to_string(columns.size()) + " column names given for " + std::to_string(numTypes) + " column types");
+      if (numDataFrames == 0)
+         fail("no dataframe given");
+      if (fBatchSize == 0)
+         fail("fBatchSize must be positive");
+      if (fBatchesInMemory == 0)
+         fail("fBatchesInMemory must be positive");
+      if (!(fValidationSplit >= 0. && fValidationSplit < 1.))
+         fail("fValidationSplit must be in [0, 1)");
+      if (fNumFolds > 0 && fSplitKey.empty())
+         fail("folds (fNumFolds) need a split key column (fSplitKey)");
+      if (fNumFolds == 1 || fFold >= std::max<std::size_t>(fNumFolds, 1))
+         fail("fFold must be in [0, fNumFolds) with at least 2 folds; got fold " + std::to_string(fFold) + " of " +
+              std::to_string(fNumFolds));
+      if (!fSplitKey.empty() && (fNumFolds == 0) == (fValidationSplit == 0.))
+         fail("a split key needs either fNumFolds or a positive fValidationSplit");
+      if (fWorldSize == 0)
+         fail("fWorldSize must be positive");
+      if (fRank >= fWorldSize)
+         fail("fRank must be in [0, fWorldSize); got fRank " + std::to_string(fRank) + " with fWorldSize " +
+              std::to_string(fWorldSize));
+      if (!fWeights.empty() && fTargets.empty())
+         fail("a weights column needs a target column");
+      if (fSampling != ESampling::kNone) {
+         if (!(fSamplingRatio > 0. && fSamplingRatio <= 1.))
+            fail("fSamplingRatio must be in (0, 1]");
+         if (fClassWeighted)
+            fail("choose either resampling (fSampling) or class weights, not both");
+         // Each rank's shard holds other classes in every epoch: resampled shards would differ in size.
+         if (fWorldSize > 1)
+            fail("resampling (fSampling) is not available with fWorldSize > 1; use class weights for distributed "
+                 "training");
+      }
+      auto known = [&](const std::string &c) { return std::find(columns.begin(), columns.end(), c) != columns.end(); };
+      for (const auto &t : fTargets)
+         if (!known(t))
+            fail("target '" + t + "' is not among the columns");
+      if (!fWeights.empty() && !known(fWeights))
+         fail("weights '" + fWeights + "' is not among the columns");
+      return *this;
+   }
 };
 
 } // namespace ML

@@ -5,6 +5,7 @@
 #define ROOT_ML_Detail_RColumnChunk
 
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
+#include "ROOT/ML/Detail/RPassingMask.hxx"
 
 #include <ROOT/RVec.hxx>
 #include <TDataType.h>
@@ -63,6 +64,16 @@ inline bool SameNumbers(EDataType a, EDataType b)
    return canonical(a) == canonical(b);
 }
 
+/// Bytes of one number of a column of type T (a vector<bool> is copied as one byte per element).
+template <typename T>
+constexpr std::size_t NumberSize()
+{
+   if constexpr (RVectorTraits<T>::kIsVector)
+      return sizeof(typename RVectorTraits<T>::Element_t);
+   else
+      return sizeof(T);
+}
+
 /// \brief One column's values for the entries a source read last: numbers in host byte order, back to back
 /// and aligned for any arithmetic type, and for a vector column where each entry's run of numbers begins.
 ///
@@ -70,13 +81,18 @@ inline bool SameNumbers(EDataType a, EDataType b)
 class RColumnChunk {
    std::vector<std::uint64_t> fStorage; ///< 8-byte words: the values, aligned for every element type.
    std::size_t fBytes = 0;
+   std::size_t fElementSize = 0;
    std::vector<std::uint64_t> fOffsets; ///< Vector columns: entries + 1 element offsets; empty for scalars.
 
+   std::byte *GetData() { return reinterpret_cast<std::byte *>(fStorage.data()); }
+
 public:
-   /// Forgets the values (keeping the memory) for a range of a scalar or a vector column.
-   void Clear(bool vector)
+   /// Forgets the values (keeping the memory), for a range of a scalar or a vector column of numbers of
+   /// `elementSize` bytes.
+   void Clear(bool vector, std::size_t elementSize)
    {
       fBytes = 0;
+      fElementSize = elementSize;
       fOffsets.clear();
       if (vector)
          fOffsets.push_back(0);
@@ -89,18 +105,44 @@ public:
       const auto words = (fBytes + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
       if (fStorage.size() < words)
          fStorage.resize(std::max(words, 2 * fStorage.size()));
-      return reinterpret_cast<std::byte *>(fStorage.data()) + old;
+      return GetData() + old;
    }
    /// Ends the entry whose values were appended last (vector columns); `elements` is the total so far.
    void EndEntry(std::uint64_t elements) { fOffsets.push_back(elements); }
+   /// Appends one entry: `count` numbers (1 for a scalar column) stored at `values`.
+   void Append(const void *values, std::size_t count)
+   {
+      std::memcpy(Extend(count * fElementSize), values, count * fElementSize);
+      if (!fOffsets.empty())
+         EndEntry(fOffsets.back() + count);
+   }
+   /// Keeps, of the entries held (those at offsets [begin, end) of a unit), those that `mask` lets pass.
+   void Keep(const RPassingMask &mask, std::uint64_t begin, std::uint64_t end)
+   {
+      std::byte *data = GetData();
+      std::uint64_t kept = 0;
+      if (fOffsets.empty()) {
+         for (auto offset = begin; offset < end; ++offset)
+            if (mask.Passes(offset))
+               std::memmove(data + fElementSize * kept++, data + fElementSize * (offset - begin), fElementSize);
+         fBytes = fElementSize * kept;
+         return;
+      }
+      std::uint64_t elements = 0;
+      for (auto offset = begin; offset < end; ++offset) {
+         const auto first = fOffsets[offset - begin], last = fOffsets[offset - begin + 1];
+         if (!mask.Passes(offset))
+            continue;
+         std::memmove(data + fElementSize * elements, data + fElementSize * first, fElementSize * (last - first));
+         elements += last - first;
+         fOffsets[++kept] = elements;
+      }
+      fOffsets.resize(kept + 1);
+      fBytes = fElementSize * elements;
+   }
    const std::byte *GetValues() const { return reinterpret_cast<const std::byte *>(fStorage.data()); }
    std::size_t GetNumBytes() const { return fBytes; }
    const std::uint64_t *GetOffsets() const { return fOffsets.empty() ? nullptr : fOffsets.data(); }
-   /// Bytes held, for memory accounting.
-   std::size_t GetCapacity() const
-   {
-      return fStorage.capacity() * sizeof(std::uint64_t) + fOffsets.capacity() * sizeof(std::uint64_t);
-   }
 };
 
 /// \brief Walks the entries of an RColumnChunk in order, handing out each entry's value as the column's C++
@@ -128,10 +170,15 @@ public:
          using Element_t = typename RVectorTraits<T>::Element_t;
          auto *first = reinterpret_cast<Element_t *>(const_cast<std::byte *>(fValues)) + fOffsets[entry];
          const auto size = static_cast<std::size_t>(fOffsets[entry + 1] - fOffsets[entry]);
-         if constexpr (std::is_same_v<T, ROOT::VecOps::RVec<Element_t>>)
+         if constexpr (std::is_same_v<T, ROOT::VecOps::RVec<Element_t>>) {
             return T(first, size);
-         else
+         } else if constexpr (RIsStdArray<T>::value) {
+            T value{};
+            std::copy_n(first, std::min(size, value.size()), value.begin());
+            return value;
+         } else {
             return T(first, first + size);
+         }
       }
    }
 

@@ -53,7 +53,7 @@ class RDeferredForeach {
    using Function = void (*)(ROOT::RDF::RNode &, const std::vector<std::string> &, RErasedAction<Columns...>);
    Function fFunction = nullptr;
 
-   static Function Compile()
+   static Function CompileFunction()
    {
 #ifdef __CLING__
       std::string name = "ROOT::ML::Detail::ForeachEntry<";
@@ -75,11 +75,14 @@ class RDeferredForeach {
    }
 
 public:
-   /// Not thread-safe: one loader runs one event loop at a time.
-   void operator()(ROOT::RDF::RNode &node, const std::vector<std::string> &columns, RErasedAction<Columns...> action)
+   /// Compiles the event loop if it is not yet; not thread-safe, and needed before the first call.
+   void Compile()
    {
       if (!fFunction)
-         fFunction = Compile();
+         fFunction = CompileFunction();
+   }
+   void operator()(ROOT::RDF::RNode &node, const std::vector<std::string> &columns, RErasedAction<Columns...> action)
+   {
       fFunction(node, columns, action);
    }
 };

@@ -180,7 +180,8 @@ RNumberType DescribeNumbers()
 inline const RNumberType *FindNumbers(EDataType type, const std::string &stored)
 {
    static const std::vector<RNumberType> types{
-      DescribeNumbers<bool>(),         DescribeNumbers<char>(),           DescribeNumbers<unsigned char>(),
+      DescribeNumbers<bool>(),         DescribeNumbers<char>(),           DescribeNumbers<signed char>(),
+      DescribeNumbers<unsigned char>(),
       DescribeNumbers<short>(),        DescribeNumbers<unsigned short>(), DescribeNumbers<int>(),
       DescribeNumbers<unsigned int>(), DescribeNumbers<long long>(),      DescribeNumbers<unsigned long long>(),
       DescribeNumbers<float>(),        DescribeNumbers<double>(),
@@ -192,12 +193,13 @@ inline const RNumberType *FindNumbers(EDataType type, const std::string &stored)
    return nullptr;
 }
 
-/// \brief Reads the loaded columns of an RNTuple dataframe straight from its fields: numbers, std::vector and
-/// RVec fields, std::array fields, and the members of record collections (as RNTupleImporter writes NanoAOD).
+/// \brief The fields of an RNTuple dataframe that hold its loaded columns: the source of readers that read
+/// them page by page (numbers, std::vector and RVec fields, std::array fields, the members of record
+/// collections as RNTupleImporter writes NanoAOD, and collection sizes).
 ///
-/// Each thread reads its share of the columns of a range with an RNTupleReader of its own, whose own
-/// multi-threaded decompression is turned off (it would decompress every column of a cluster the reader
-/// knows of, on the same cores). A range lies within one cluster: the loader's reading units are clusters.
+/// Each reader reads with an RNTupleReader of its own, whose own multi-threaded decompression is turned off
+/// (it would decompress every column of a cluster the reader knows of, on the same cores). A range lies
+/// within one cluster: the loader's reading units are clusters.
 template <typename Node = ROOT::RDF::RNode>
 class RNTupleSource final : public RSource {
    struct RColumn {
@@ -210,53 +212,163 @@ class RNTupleSource final : public RSource {
       std::uint64_t fFirstEntry; ///< In the dataframe's numbering.
       std::uint64_t fEntries;
    };
-   /// One thread's reader of one file, with the process that opened it, and its field readers.
-   struct RHandle {
-      std::unique_ptr<ROOT::RNTupleReader> fReader;
-      std::size_t fFile = static_cast<std::size_t>(-1);
-      pid_t fProcess = 0;
-      std::vector<std::unique_ptr<RFieldReader>> fValues; ///< Per column.
-      std::vector<std::unique_ptr<RFieldReader>> fSizes;  ///< Per collection column.
-      std::vector<std::unique_ptr<ROOT::RNTupleCollectionView>> fCollections;
-   };
 
    std::string fNTupleName;
    std::vector<std::string> fFiles;
-   std::vector<RColumn> fColumns; ///< Per loaded column.
+   std::vector<std::string> fColumnNames;
+   std::vector<RColumn> fColumns;   ///< Per loaded column.
    std::vector<RCluster> fClusters; ///< In entry order.
    std::uint64_t fEntries = 0;
-   std::vector<RHandle> fHandles; ///< Per thread.
    ROOT::RNTupleReadOptions fReadOptions;
-   std::vector<std::vector<std::uint64_t>> fSizes; ///< Per column, scratch for the sizes of its entries.
-   std::vector<std::string> fColumnNames;
 
-   RNTupleSource()
-   {
-      fReadOptions.SetUseImplicitMT(ROOT::RNTupleReadOptions::EImplicitMT::kOff);
-   }
+   /// Reads the fields of one file at a time, with an RNTupleReader of its own per thread of a read.
+   class RReader final : public RSourceReader {
+      /// One thread's reader of one file, with the process that opened it, and its field readers.
+      struct RHandle {
+         std::unique_ptr<ROOT::RNTupleReader> fReader;
+         std::size_t fFile = static_cast<std::size_t>(-1);
+         pid_t fProcess = 0;
+         std::vector<std::unique_ptr<RFieldReader>> fValues; ///< Per column.
+         std::vector<std::unique_ptr<RFieldReader>> fSizes;  ///< Per collection column.
+         std::vector<std::unique_ptr<ROOT::RNTupleCollectionView>> fCollections;
+      };
+      const RNTupleSource &fSource;
+      std::vector<RHandle> fHandles;                       ///< Per thread.
+      std::vector<std::vector<std::uint64_t>> fEntrySizes; ///< Per column, scratch: its entries' sizes.
+
+      RHandle &Open(std::size_t thread, std::size_t file)
+      {
+         auto &handle = fHandles[thread];
+         if (handle.fFile == file && handle.fProcess == ::getpid())
+            return handle;
+         Close(handle);
+         handle.fReader = ROOT::RNTupleReader::Open(fSource.fNTupleName, fSource.fFiles[file], fSource.fReadOptions);
+         handle.fFile = file;
+         handle.fProcess = ::getpid();
+         handle.fValues.resize(fChunks.size());
+         handle.fSizes.resize(fChunks.size());
+         handle.fCollections.resize(fChunks.size());
+         // The fields' ids may differ from file to file: bind them again.
+         const auto bindings = BindFields(handle.fReader->GetDescriptor());
+         for (std::size_t c = 0; c < fChunks.size(); ++c) {
+            const auto &binding = bindings.at(fSource.fColumnNames[c]);
+            handle.fValues[c] = fSource.fColumns[c].fNumbers->fMakeReader(*handle.fReader, binding.fValues);
+            if (binding.fCollection == ROOT::kInvalidDescriptorId)
+               continue;
+            handle.fSizes[c] = std::make_unique<RBulkReader<ROOT::RNTupleCardinality<std::uint64_t>>>(
+               handle.fReader->template GetView<ROOT::RNTupleCardinality<std::uint64_t>>(binding.fCollection));
+            handle.fCollections[c] =
+               std::make_unique<ROOT::RNTupleCollectionView>(handle.fReader->GetCollectionView(binding.fCollection));
+         }
+         return handle;
+      }
+
+      /// Drops a handle's reader: its views first, since they read through it. A reader opened by the
+      /// process this one was forked from is left alone: its I/O thread exists only there.
+      static void Close(RHandle &handle)
+      {
+         if (handle.fReader && handle.fProcess != ::getpid()) {
+            for (auto &views : {&handle.fValues, &handle.fSizes})
+               for (auto &view : *views)
+                  view.release();
+            for (auto &view : handle.fCollections)
+               view.release();
+            handle.fReader.release();
+         }
+         handle.fCollections.clear();
+         handle.fSizes.clear();
+         handle.fValues.clear();
+         handle.fReader.reset();
+      }
+
+      /// Reads entries [first, first + n) of `cluster` of column `c` into its chunk.
+      void ReadColumn(RHandle &handle, const RCluster &cluster, std::uint64_t first, std::uint64_t n, std::size_t c)
+      {
+         auto &chunk = fChunks[c];
+         const auto &column = fSource.fColumns[c];
+         const auto size = column.fNumbers->fSize;
+         const ROOT::RNTupleLocalIndex start(cluster.fId, first);
+         const bool collection = column.fBinding.fKind == RFieldBinding::EKind::kCollection;
+         chunk.Clear(collection, size);
+         if (!collection) {
+            handle.fValues[c]->Read(start, n, chunk.Extend(n * size));
+            return;
+         }
+         const auto repetitions = column.fBinding.fRepetitions;
+         std::uint64_t items = 0, firstItem = first * repetitions;
+         if (repetitions > 0) {
+            for (std::uint64_t i = 0; i < n; ++i)
+               chunk.EndEntry(items += repetitions);
+         } else {
+            auto &sizes = fEntrySizes[c];
+            sizes.resize(n);
+            handle.fSizes[c]->Read(start, n, reinterpret_cast<std::byte *>(sizes.data()));
+            for (auto entrySize : sizes)
+               chunk.EndEntry(items += entrySize);
+            firstItem = (*handle.fCollections[c]->GetCollectionRange(start).begin()).GetIndexInCluster();
+         }
+         handle.fValues[c]->Read(ROOT::RNTupleLocalIndex(cluster.fId, firstItem), items, chunk.Extend(items * size));
+      }
+
+      void ReadEntries(std::uint64_t begin, std::uint64_t end) final
+      {
+         const auto &clusters = fSource.fClusters;
+         const auto cluster = std::upper_bound(clusters.begin(), clusters.end(), begin,
+                                               [](std::uint64_t e, const RCluster &c) { return e < c.fFirstEntry; }) -
+                              1;
+         if (end > cluster->fFirstEntry + cluster->fEntries)
+            throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two RNTuple clusters");
+         // Readers are opened on this thread: RNTupleReader::Open is not known to be safe to call concurrently.
+         for (std::size_t t = 0; t < std::min(fThreads, fChunks.size()); ++t)
+            Open(t, cluster->fFile);
+         ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
+            ReadColumn(fHandles[thread], *cluster, begin - cluster->fFirstEntry, end - begin, c);
+         });
+      }
+
+   public:
+      explicit RReader(const RNTupleSource &source)
+         : RSourceReader(source.fColumns.size(), source.fEntryBytes),
+           fSource(source),
+           fHandles(1),
+           fEntrySizes(source.fColumns.size())
+      {
+      }
+      ~RReader() final
+      {
+         for (auto &handle : fHandles)
+            Close(handle);
+      }
+      void SetThreads(std::size_t threads) final
+      {
+         RSourceReader::SetThreads(threads);
+         for (std::size_t t = fThreads; t < fHandles.size(); ++t)
+            Close(fHandles[t]);
+         fHandles.resize(fThreads);
+      }
+   };
+
+   RNTupleSource() { fReadOptions.SetUseImplicitMT(ROOT::RNTupleReadOptions::EImplicitMT::kOff); }
 
    /// Binds every column to the fields of `descriptor`; returns why not, or an empty string.
-   std::string Bind(const ROOT::RNTupleDescriptor &descriptor, const std::vector<std::string> &columns,
-                    const std::vector<RColumnNumbers> &numbers)
+   std::string Bind(const ROOT::RNTupleDescriptor &descriptor, const std::vector<RColumnNumbers> &numbers)
    {
       const auto bindings = BindFields(descriptor);
       std::vector<RColumn> bound;
-      for (std::size_t c = 0; c < columns.size(); ++c) {
-         const auto found = bindings.find(columns[c]);
+      for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
+         const auto &name = fColumnNames[c];
+         const auto found = bindings.find(name);
          if (found == bindings.end())
-            return "column '" + columns[c] + "' is not a field";
+            return "column '" + name + "' is not a field";
          RColumn column{found->second, FindNumbers(numbers[c].fType, found->second.fType)};
          const bool vector = column.fBinding.fKind == RFieldBinding::EKind::kCollection;
          if (column.fBinding.fKind == RFieldBinding::EKind::kNone || !column.fNumbers || vector != numbers[c].fIsVector)
-            return "column '" + columns[c] + "' is a field of type " + column.fBinding.fType;
+            return "column '" + name + "' is a field of type " + column.fBinding.fType;
+         if (!fColumns.empty() && (column.fBinding.fKind != fColumns[c].fBinding.fKind ||
+                                   column.fBinding.fRepetitions != fColumns[c].fBinding.fRepetitions ||
+                                   column.fBinding.fType != fColumns[c].fBinding.fType))
+            return "column '" + name + "' is stored differently in another file";
          bound.push_back(column);
-      }
-      if (!fColumns.empty()) {
-         for (std::size_t c = 0; c < columns.size(); ++c)
-            if (bound[c].fBinding.fKind != fColumns[c].fBinding.fKind ||
-                bound[c].fBinding.fRepetitions != fColumns[c].fBinding.fRepetitions ||
-                bound[c].fBinding.fType != fColumns[c].fBinding.fType)
-               return "column '" + columns[c] + "' is stored differently in another file";
       }
       fColumns = std::move(bound);
       return "";
@@ -270,8 +382,8 @@ class RNTupleSource final : public RSource {
       for (std::size_t c = 0; c < fColumns.size(); ++c) {
          const auto &binding = bindings.at(fColumnNames[c]);
          const auto column = descriptor.FindPhysicalColumnId(binding.fValues, 0, 0);
-         const auto elements = column == ROOT::kInvalidDescriptorId ? descriptor.GetNEntries()
-                                                                    : descriptor.GetNElements(column);
+         const auto elements =
+            column == ROOT::kInvalidDescriptorId ? descriptor.GetNEntries() : descriptor.GetNElements(column);
          bytes += elements * fColumns[c].fNumbers->fSize;
          if (binding.fKind == RFieldBinding::EKind::kCollection)
             bytes += descriptor.GetNEntries() * sizeof(std::uint64_t);
@@ -279,70 +391,12 @@ class RNTupleSource final : public RSource {
       return bytes;
    }
 
-   /// The reader of file `file` for `thread`, opened in this process.
-   RHandle &Handle(std::size_t thread, std::size_t file)
-   {
-      auto &handle = fHandles[thread];
-      if (handle.fFile == file && handle.fProcess == ::getpid())
-         return handle;
-      handle = RHandle{};
-      handle.fReader = ROOT::RNTupleReader::Open(fNTupleName, fFiles[file], fReadOptions);
-      handle.fFile = file;
-      handle.fProcess = ::getpid();
-      handle.fValues.resize(fColumns.size());
-      handle.fSizes.resize(fColumns.size());
-      handle.fCollections.resize(fColumns.size());
-      // The fields' ids may differ from file to file: bind them again.
-      const auto bindings = BindFields(handle.fReader->GetDescriptor());
-      for (std::size_t c = 0; c < fColumns.size(); ++c) {
-         const auto &binding = bindings.at(fColumnNames[c]);
-         handle.fValues[c] = fColumns[c].fNumbers->fMakeReader(*handle.fReader, binding.fValues);
-         if (binding.fCollection != ROOT::kInvalidDescriptorId) {
-            handle.fSizes[c] = std::make_unique<RBulkReader<ROOT::RNTupleCardinality<std::uint64_t>>>(
-               handle.fReader->template GetView<ROOT::RNTupleCardinality<std::uint64_t>>(binding.fCollection));
-            handle.fCollections[c] = std::make_unique<ROOT::RNTupleCollectionView>(
-               handle.fReader->GetCollectionView(binding.fCollection));
-         }
-      }
-      return handle;
-   }
-
-   /// Reads entries [first, first + n) of cluster `cluster` of column `c` into its chunk.
-   void ReadColumn(RHandle &handle, const RCluster &cluster, std::uint64_t first, std::uint64_t n, std::size_t c)
-   {
-      auto &chunk = fChunks[c];
-      const auto &column = fColumns[c];
-      const auto size = column.fNumbers->fSize;
-      const ROOT::RNTupleLocalIndex start(cluster.fId, first);
-      if (column.fBinding.fKind == RFieldBinding::EKind::kScalar) {
-         chunk.Clear(false);
-         handle.fValues[c]->Read(start, n, chunk.Extend(n * size));
-         return;
-      }
-      chunk.Clear(true);
-      std::uint64_t items = 0, firstItem = first * column.fBinding.fRepetitions;
-      if (column.fBinding.fRepetitions > 0) {
-         for (std::uint64_t i = 0; i < n; ++i)
-            chunk.EndEntry(items += column.fBinding.fRepetitions);
-      } else {
-         auto &sizes = fSizes[c];
-         sizes.resize(n);
-         handle.fSizes[c]->Read(start, n, reinterpret_cast<std::byte *>(sizes.data()));
-         for (auto s : sizes)
-            chunk.EndEntry(items += s);
-         if (n > 0)
-            firstItem = (*handle.fCollections[c]->GetCollectionRange(start).begin()).GetIndexInCluster();
-      }
-      handle.fValues[c]->Read(ROOT::RNTupleLocalIndex(cluster.fId, firstItem), items, chunk.Extend(items * size));
-   }
-
 public:
    /// The source of `node`'s `columns`, or nullptr (with the reason in `whyNot`) when they cannot all be read
    /// from fields: the dataframe is not an RNTuple, defines a column, or a column is a nested collection, an
    /// object, or of a type that differs from the field's.
    static std::unique_ptr<RNTupleSource> Create(Node node, const std::vector<std::string> &columns,
-                                                const std::vector<RColumnNumbers> &numbers, std::size_t threads,
-                                                std::string &whyNot)
+                                                const std::vector<RColumnNumbers> &numbers, std::string &whyNot)
    {
 #ifndef ROOT_ML_RNTUPLE_SOURCE
       whyNot = "this ROOT version's RNTupleDS is not known to the loader";
@@ -363,8 +417,6 @@ public:
       source->fNTupleName = dataSource->*GetMember(RNTupleNameTag{});
       source->fFiles = dataSource->*GetMember(RNTupleFilesTag{});
       source->fColumnNames = columns;
-      source->fThreads = std::max<std::size_t>(threads, 1);
-      std::uint64_t bytes = 0;
       for (std::size_t f = 0; f < source->fFiles.size(); ++f) {
          std::unique_ptr<ROOT::RNTupleReader> reader;
          try {
@@ -374,7 +426,7 @@ public:
             return nullptr;
          }
          const auto &descriptor = reader->GetDescriptor();
-         whyNot = source->Bind(descriptor, columns, numbers);
+         whyNot = source->Bind(descriptor, numbers);
          if (!whyNot.empty())
             return nullptr;
          std::vector<RCluster> clusters;
@@ -383,36 +435,23 @@ public:
          std::sort(clusters.begin(), clusters.end(),
                    [](const RCluster &a, const RCluster &b) { return a.fFirstEntry < b.fFirstEntry; });
          source->fClusters.insert(source->fClusters.end(), clusters.begin(), clusters.end());
-         source->fEntries += reader->GetNEntries();
          if (f == 0 && reader->GetNEntries() > 0)
-            bytes = source->CountBytes(descriptor) / reader->GetNEntries();
+            source->fEntryBytes = std::max<std::uint64_t>(1, source->CountBytes(descriptor) / reader->GetNEntries());
+         // A reader holds, per column, the pages it reads from: RNTuple's pages are about a MiB at most.
+         source->fReaderBytes = columns.size() << 20;
+         source->fEntries += reader->GetNEntries();
       }
       if (source->fFiles.empty()) {
          whyNot = "the RNTuple has no files";
          return nullptr;
       }
-      source->fEntryBytes = std::max<std::uint64_t>(1, bytes);
-      source->fHandles.resize(source->fThreads);
-      source->fChunks.resize(columns.size());
-      source->fSizes.resize(columns.size());
       return source;
 #endif
    }
 
-   void Read(std::uint64_t begin, std::uint64_t end) override
-   {
-      const auto cluster = std::upper_bound(fClusters.begin(), fClusters.end(), begin,
-                                            [](std::uint64_t e, const RCluster &c) { return e < c.fFirstEntry; }) -
-                           1;
-      if (end > cluster->fFirstEntry + cluster->fEntries)
-         throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two RNTuple clusters");
-      ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
-         ReadColumn(Handle(thread, cluster->fFile), *cluster, begin - cluster->fFirstEntry, end - begin, c);
-      });
-   }
-
-   std::uint64_t GetNumEntries() const override { return fEntries; }
-   const char *GetName() const override { return "RNTuple pages"; }
+   std::unique_ptr<RSourceReader> MakeReader() const final { return std::make_unique<RReader>(*this); }
+   std::uint64_t GetNumEntries() const final { return fEntries; }
+   const char *GetName() const final { return "RNTuple pages"; }
 };
 
 } // namespace Detail

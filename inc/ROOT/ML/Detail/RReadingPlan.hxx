@@ -5,6 +5,7 @@
 #define ROOT_ML_Detail_RReadingPlan
 
 #include "ROOT/ML/Detail/RDataSourceAccess.hxx"
+#include "ROOT/ML/Detail/RPassingMask.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 
@@ -46,6 +47,7 @@ struct RReadingUnit {
    std::uint64_t fLoopEnd = 0;
    std::uint64_t fLoopAll = 0;
    bool fWholeLoop = false;  ///< The loop must run over the whole dataframe (no clusters, or a Range node).
+   bool fListed = false;     ///< The tree has a TEntryList: the loop numbering counts its entries.
    bool fFiltered = false;   ///< Some source entries of the range may not pass its filters (or entry list).
    std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters (and are in its entry list).
    std::uint64_t fDataFrameEnd = 0; ///< Source entries of the whole dataframe.
@@ -56,76 +58,6 @@ struct RUnitSlice {
    std::size_t fUnit = 0;
    std::uint64_t fSkip = 0;
    std::uint64_t fTake = 0;
-};
-
-/// Which source entries of a unit pass its dataframe's filters, a bit per entry. Recorded by the loop
-/// that counts them, it lets every later epoch pick the passing entries out of whole baskets instead
-/// of running the filters again: 1 bit per source entry, where the event loop would cost a few virtual
-/// calls per value.
-class RPassingMask {
-   std::vector<std::uint64_t> fWords;
-
-public:
-   RPassingMask() = default;
-   explicit RPassingMask(std::uint64_t entries) : fWords((entries + 63) / 64) {}
-
-   bool IsRecorded() const { return !fWords.empty(); }
-   void Set(std::uint64_t offset) { fWords[offset / 64] |= std::uint64_t(1) << (offset % 64); }
-
-   /// How many entries at offsets [begin, end) pass.
-   std::uint64_t Count(std::uint64_t begin, std::uint64_t end) const
-   {
-      std::uint64_t count = 0;
-      for (auto offset = begin; offset < end;) {
-         const auto bits = std::min<std::uint64_t>(64 - offset % 64, end - offset);
-         auto word = fWords[offset / 64] >> (offset % 64);
-         if (bits < 64)
-            word &= (std::uint64_t(1) << bits) - 1;
-         count += static_cast<std::uint64_t>(__builtin_popcountll(word));
-         offset += bits;
-      }
-      return count;
-   }
-
-   /// The offset of the first passing entry at or after `offset`; there must be one.
-   std::uint64_t NextFrom(std::uint64_t offset) const
-   {
-      auto word = offset / 64;
-      auto bits = fWords[word] & (~std::uint64_t(0) << (offset % 64));
-      while (bits == 0)
-         bits = fWords[++word];
-      return word * 64 + static_cast<std::uint64_t>(__builtin_ctzll(bits));
-   }
-
-   /// The offset of the passing entry of rank `rank` (0 for the first); there must be one.
-   std::uint64_t Select(std::uint64_t rank) const
-   {
-      std::size_t word = 0;
-      for (auto count = static_cast<std::uint64_t>(__builtin_popcountll(fWords[0])); count <= rank;
-           count = static_cast<std::uint64_t>(__builtin_popcountll(fWords[++word])))
-         rank -= count;
-      std::uint64_t bits = fWords[word];
-      for (; rank > 0; --rank)
-         bits &= bits - 1; // clears the lowest set bit
-      return word * 64 + static_cast<std::uint64_t>(__builtin_ctzll(bits));
-   }
-};
-
-/// Walks the passing entries of a mask in order, from a given offset on.
-class RPassingCursor {
-   const RPassingMask *fMask;
-   std::uint64_t fOffset;
-
-public:
-   RPassingCursor(const RPassingMask &mask, std::uint64_t offset) : fMask(&mask), fOffset(offset) {}
-   /// How many failing entries come before the next passing one, which is then consumed.
-   std::uint64_t NextSkip()
-   {
-      const auto next = fMask->NextFrom(fOffset);
-      const auto skip = next - fOffset;
-      fOffset = next + 1;
-      return skip;
-   }
 };
 
 /// Restores a dataframe's entry range to all its entries when an event loop over a unit ends, so
@@ -280,6 +212,7 @@ class RReadingPlan {
    static void SelectListed(RReadingUnit &unit, const std::vector<std::uint64_t> &listed, RPassingMask *passing)
    {
       unit.fFiltered = true;
+      unit.fListed = true;
       unit.fLoopBegin = std::lower_bound(listed.begin(), listed.end(), unit.fBegin) - listed.begin();
       unit.fLoopEnd = std::lower_bound(listed.begin(), listed.end(), unit.fEnd) - listed.begin();
       unit.fCount = unit.fLoopEnd - unit.fLoopBegin;

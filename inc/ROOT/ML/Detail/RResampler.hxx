@@ -32,10 +32,13 @@ public:
    RResamplingPlan() = default;
    RResamplingPlan(const std::map<std::int64_t, std::uint64_t> &counts, ESampling sampling, double ratio)
    {
+      if (counts.empty())
+         throw std::invalid_argument("ROOT::ML::RDataLoader: resampling draws from the classes of the training "
+                                     "split, which has no entries (after filters); resample a non-empty dataset");
       if (counts.size() < 2)
          throw std::invalid_argument("ROOT::ML::RDataLoader: resampling needs at least two classes in the training "
-                                     "split; found " +
-                                     std::to_string(counts.size()));
+                                     "split; found only class " +
+                                     std::to_string(counts.begin()->first));
       std::uint64_t smallest = counts.begin()->second, largest = 0;
       for (const auto &c : counts) {
          smallest = std::min(smallest, c.second);

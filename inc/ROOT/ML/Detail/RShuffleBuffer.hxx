@@ -18,14 +18,22 @@ namespace ROOT {
 namespace ML {
 namespace Detail {
 
-/// \brief Cuts an epoch's stream of entries into windows of `batchesPerWindow` batches.
+/// A place in a batch: where one entry of a window goes (no batch for an entry the epoch drops).
+struct RDestination {
+   RBatch *fBatch = nullptr;
+   std::uint64_t fRow = 0;
+};
+
+/// \brief Cuts an epoch's sequence of entries into windows of `batchesPerWindow` batches.
 ///
-/// Before a window is filled its batches are allocated and a random permutation of its slots is
-/// drawn; the i-th entry read into the window goes to the batch that owns slot perm[i]. Each batch
-/// thus receives a uniformly random subset of the window, and shuffling costs no copy of its own.
-/// Within a batch, entries are stored in the order they are read: the order inside a batch does
-/// not matter to a gradient step, and appending keeps the writes sequential in every batch, where
-/// scattering single entries over a large window would miss the cache for each of them.
+/// Before a window is filled its batches are allocated, a random permutation of its slots is drawn, and
+/// each position of the window gets its destination: the i-th entry of the window goes to the batch that
+/// owns slot perm[i]. Each batch thus receives a uniformly random subset of the window, and shuffling costs
+/// no copy of its own. Within a batch, entries are stored in the order of their positions: the order inside
+/// a batch does not matter to a gradient step, and following the positions keeps the writes of one reader
+/// sequential in every batch, where scattering single entries over a large window would miss the cache for
+/// each of them. The destinations depend on the positions alone, so that several threads can fill one
+/// window, each its own positions, and the batches are the same whoever fills them.
 /// A window's batches are published only once all of them are complete. With drop-remainder, the
 /// slots past the last full batch of the epoch are never allocated, so the dropped entries are a
 /// random subset of the last window rather than its tail.
@@ -54,7 +62,7 @@ class RShuffleBuffer {
    std::uint64_t fReceived = 0;
    std::vector<std::uint32_t> fPermutation;
    std::vector<std::shared_ptr<RBatch>> fBatches;
-   std::vector<std::uint64_t> fRowsWritten; ///< Per batch of the window.
+   std::vector<RDestination> fDestinations; ///< Per position of the window.
 
    /// Opens window fWindow, without the batches of the epoch's first fSkipBatches.
    void OpenWindow()
@@ -69,11 +77,17 @@ class RShuffleBuffer {
          fBatches.push_back(firstBatch + row / fBatchSize < fSkipBatches
                                ? nullptr
                                : std::make_shared<RBatch>(fLayout, std::min(fBatchSize, fKeptInWindow - row)));
-      fRowsWritten.assign(fBatches.size(), 0);
       if (fShuffle) {
          fPermutation.resize(fWindowSize);
          std::iota(fPermutation.begin(), fPermutation.end(), 0u);
          RRandom(RRandom::Derive(fSeed, {fWindow})).Shuffle(fPermutation.begin(), fPermutation.end());
+      }
+      std::vector<std::uint64_t> rows(fBatches.size(), 0);
+      fDestinations.resize(fWindowSize);
+      for (std::uint64_t position = 0; position < fWindowSize; ++position) {
+         const std::uint64_t slot = fShuffle ? fPermutation[position] : position;
+         auto *batch = slot < fKeptInWindow ? fBatches[slot / fBatchSize].get() : nullptr;
+         fDestinations[position] = batch ? RDestination{batch, rows[slot / fBatchSize]++} : RDestination{};
       }
    }
 
@@ -102,19 +116,12 @@ public:
          OpenWindow();
    }
 
-   /// The batch and row of the entry `ahead` entries after the next one; batch is nullptr when the entry
-   /// is dropped. Rows are handed out in call order: call for ahead = 0, 1, ... before Advance().
-   std::pair<RBatch *, std::uint64_t> NextSlot(std::uint64_t ahead = 0)
-   {
-      const std::uint64_t position = fFill + ahead;
-      const std::uint64_t slot = fShuffle ? fPermutation[position] : position;
-      if (slot >= fKeptInWindow)
-         return {nullptr, 0};
-      const auto batch = slot / fBatchSize;
-      if (!fBatches[batch])
-         return {nullptr, 0};
-      return {fBatches[batch].get(), fRowsWritten[batch]++};
-   }
+   /// Where the entry `ahead` entries after the next one goes.
+   const RDestination &NextSlot(std::uint64_t ahead = 0) const { return fDestinations[fFill + ahead]; }
+
+   /// Where the entry at `position` of the window being filled goes (positions from 0 to GetWindowRoom()
+   /// before the first Advance() of the window).
+   const RDestination &GetDestination(std::uint64_t position) const { return fDestinations[position]; }
 
    /// Entries still to come before the window is complete.
    std::uint64_t GetWindowRoom() const { return fWindowSize - fFill; }

@@ -6,14 +6,13 @@
 
 #include "ROOT/ML/Detail/RColumnChunk.hxx"
 #include "ROOT/ML/Detail/RDataSourceAccess.hxx"
-
-#include <ROOT/RDataFrame.hxx>
+#include "ROOT/ML/Detail/RReadingPlan.hxx"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <string>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -21,27 +20,24 @@ namespace ROOT {
 namespace ML {
 namespace Detail {
 
-/// \brief Reads the loaded columns of one dataframe straight from its files, a range of entries at a time,
-/// into one RColumnChunk per column; RDataFrame's event loop, which costs a few virtual calls per value and
-/// runs on one thread, is then left out.
-///
-/// Entries are numbered as the dataframe's data source numbers them, before any filter: the caller picks
-/// the entries that pass (see RPassingMask). Each implementation reads the columns on up to `threads`
-/// threads, each with file handles of its own, reopened in a process forked from the one that opened them.
-class RSource {
-   /// Decoded bytes to read at a time: a few baskets or pages per column, whatever the clusters.
-   static constexpr std::uint64_t kBytesPerRead = 4 << 20;
+/// \brief Decodes the loaded columns of one dataframe, a part of a reading unit at a time, into one
+/// RColumnChunk per column. Used by one thread at a time; each reader has file handles of its own,
+/// reopened in a process forked from the one that opened them (a shared file offset would mix the reads).
+class RSourceReader {
    /// Decoded bytes of a range below which one more thread costs more than it saves.
    static constexpr std::uint64_t kBytesPerThread = 1 << 20;
 
 protected:
-   std::vector<RColumnChunk> fChunks; ///< Per column, for the range read last.
-   std::uint64_t fEntryBytes = 1;     ///< Decoded bytes of all columns of an average entry.
-   std::size_t fThreads = 1;
+   std::vector<RColumnChunk> fChunks; ///< Per column, for the entries read last.
+   std::uint64_t fEntryBytes;
+   std::size_t fThreads = 1; ///< Threads sharing the columns of a read (see ForEachColumn()).
 
-   /// Runs task(c) for every column c, the columns shared among the threads that `entries` entries are worth;
-   /// column c always goes to thread c % threads, so that each keeps its file handle and cached baskets.
-   /// Rethrows the first error of any thread.
+   /// Decodes source entries [begin, end) (in the files' numbering) of every column, within one file.
+   virtual void ReadEntries(std::uint64_t begin, std::uint64_t end) = 0;
+
+   /// Runs task(t, c) for every column c, the columns shared among the threads that `entries` entries are
+   /// worth: column c goes to thread c % threads (task(0, ...) on the calling thread). Rethrows the first
+   /// error of any thread.
    template <typename Task>
    void ForEachColumn(std::uint64_t entries, Task &&task)
    {
@@ -68,19 +64,63 @@ protected:
    }
 
 public:
-   virtual ~RSource() = default;
+   /// Decoded bytes to read at a time by default: a few baskets or pages per column, whatever the clusters.
+   static constexpr std::uint64_t kBytesPerRead = 4 << 20;
 
-   /// Decodes entries [begin, end) of every column; the range lies within one file.
-   virtual void Read(std::uint64_t begin, std::uint64_t end) = 0;
+   RSourceReader(std::size_t columns, std::uint64_t entryBytes) : fChunks(columns), fEntryBytes(entryBytes) {}
+   virtual ~RSourceReader() = default;
+
+   /// Lets a read share its columns among `threads` threads (each with file handles of its own).
+   virtual void SetThreads(std::size_t threads) { fThreads = std::max<std::size_t>(threads, 1); }
+   /// Entries to decode at a time: about kBytesPerRead.
+   std::uint64_t GetEntriesPerRead() const { return std::max<std::uint64_t>(1, kBytesPerRead / fEntryBytes); }
+
+   /// Decodes passing entries of `unit` from rank `first` on: at most `count` of them, and fewer when they
+   /// are spread over more source entries than one read should decode. Returns how many it decoded (at
+   /// least one); the chunks then hold exactly these entries.
+   virtual std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
+                              std::uint64_t count)
+   {
+      const auto perRead = GetEntriesPerRead();
+      if (!unit.fFiltered) {
+         count = std::min(count, perRead);
+         ReadEntries(unit.fBegin + first, unit.fBegin + first + count);
+         return count;
+      }
+      // Offsets in the unit of the first passing entry and of the end of the range read.
+      const auto begin = mask.Select(first);
+      const auto last = mask.Select(first + count - 1) + 1;
+      const auto end = std::max(begin + 1, std::min(last, begin + perRead));
+      ReadEntries(unit.fBegin + begin, unit.fBegin + end);
+      for (auto &chunk : fChunks)
+         chunk.Keep(mask, begin, end);
+      return mask.Count(begin, end);
+   }
+
+   /// A cursor over column `c`'s values of the entries read last.
+   RColumnCursor GetCursor(std::size_t c) const { return RColumnCursor(fChunks[c]); }
+};
+
+/// \brief What a source knows of a dataframe's files, shared by the readers it makes: where the columns
+/// lie, how they are stored, how many entries there are. Immutable once created, so that concurrent
+/// epochs (a training and a validation loop, say) each read with readers of their own.
+class RSource {
+protected:
+   std::uint64_t fEntryBytes = 1; ///< Decoded bytes of all loaded columns of an average entry.
+   /// Memory a reader holds besides its decoded entries: the largest basket or page of each column.
+   std::uint64_t fReaderBytes = 0;
+
+public:
+   virtual ~RSource() = default;
+   /// A reader of its own for one thread.
+   virtual std::unique_ptr<RSourceReader> MakeReader() const = 0;
    /// Entries of all files together.
    virtual std::uint64_t GetNumEntries() const = 0;
    /// How the source reads, as stats() reports it for each column: "TTree baskets", "RNTuple pages".
    virtual const char *GetName() const = 0;
-
-   /// A cursor over column `c`'s values of the range read last.
-   RColumnCursor GetCursor(std::size_t c) const { return RColumnCursor(fChunks[c]); }
-   /// Entries to read at a time: about kBytesPerRead of decoded values.
-   std::uint64_t GetEntriesPerRead() const { return std::max<std::uint64_t>(1, kBytesPerRead / fEntryBytes); }
+   std::uint64_t GetEntryBytes() const { return fEntryBytes; }
+   /// Memory a reader holds at most: its buffers of baskets or pages, and a read's decoded entries.
+   std::uint64_t GetReaderBytes() const { return fReaderBytes + RSourceReader::kBytesPerRead; }
 };
 
 } // namespace Detail

@@ -159,7 +159,8 @@ struct RBranchBaskets {
    std::vector<Long64_t> fFirstEntries; ///< Of each basket, then the branch's entries.
    std::vector<unsigned char> fHeaderBasket; ///< The basket in the TTree header, if any (then the last one).
    std::vector<std::int32_t> fHeaderOffsets;
-   RBasketBytes fHeaderBytes;
+   std::int32_t fHeaderKeyLength = 0;
+   std::int32_t fHeaderEntries = 0;
 
    RBranchBaskets() = default;
    explicit RBranchBaskets(TBranch &branch) : fName(branch.GetName())
@@ -173,8 +174,6 @@ struct RBranchBaskets {
          CopyHeaderBasket(branch, onFile);
       fFirstEntries.push_back(branch.GetEntries());
    }
-   RBranchBaskets(const RBranchBaskets &) = delete;
-   RBranchBaskets &operator=(const RBranchBaskets &) = delete;
 
    std::size_t GetNumBaskets() const { return fFirstEntries.size() - 1; }
    bool IsInHeader(std::size_t basket) const { return basket >= fSeeks.size(); }
@@ -189,8 +188,8 @@ private:
       fFirstEntries.push_back(branch.GetBasketEntry()[index]);
       const auto *data = reinterpret_cast<const unsigned char *>(basket->GetBufferRef()->Buffer());
       fHeaderBasket.assign(data, data + basket->GetLast());
-      fHeaderBytes.fKeyLength = basket->GetKeylen();
-      fHeaderBytes.fEntries = basket->GetNevBuf();
+      fHeaderKeyLength = basket->GetKeylen();
+      fHeaderEntries = basket->GetNevBuf();
       if (const Int_t *offsets = basket->GetEntryOffset()) {
          fHeaderOffsets.assign(offsets, offsets + basket->GetNevBuf());
          fHeaderOffsets.push_back(basket->GetLast());
@@ -198,13 +197,11 @@ private:
    }
 
 public:
-   /// The header basket's bytes; its addresses stay valid while this object lives and is not moved.
-   const RBasketBytes &GetHeaderBytes(std::int32_t entrySize)
+   /// The header basket's bytes, valid while this object lives.
+   RBasketBytes GetHeaderBytes(std::int32_t entrySize) const
    {
-      fHeaderBytes.fData = fHeaderBasket.data();
-      fHeaderBytes.fOffsets = fHeaderOffsets.empty() ? nullptr : fHeaderOffsets.data();
-      fHeaderBytes.fEntrySize = entrySize;
-      return fHeaderBytes;
+      return {fHeaderBasket.data(), fHeaderOffsets.empty() ? nullptr : fHeaderOffsets.data(), fHeaderKeyLength,
+              fHeaderEntries, entrySize};
    }
 };
 
@@ -346,7 +343,7 @@ class RBasketLoader {
 
 public:
    /// Basket `basket` of `branch`, decompressed; `entrySize` bytes per entry, or 0 for entries found by offsets.
-   const RBasketBytes &Load(TFile &file, RBranchBaskets &branch, std::size_t basket, std::int32_t entrySize)
+   const RBasketBytes &Load(TFile &file, const RBranchBaskets &branch, std::size_t basket, std::int32_t entrySize)
    {
       if (fBranch == &branch && fBasket == basket && fBytes.fData)
          return fBytes;
@@ -364,16 +361,13 @@ public:
       }
       return fBytes;
    }
-   /// Forgets the basket kept (its file is closed, or belongs to another process).
-   void Forget() { fBytes.fData = nullptr; }
-   /// Bytes held, for memory accounting.
-   std::size_t GetCapacity() const { return fCompressed.capacity() + fRaw.capacity() + 4 * fOffsets.capacity(); }
 };
 
 /// Appends the entries [begin, end) of a branch (in its file's numbering) to `chunk`, in host byte order.
-inline void ReadBranch(TFile &file, RBranchBaskets &branch, const RBranchFormat &format, Long64_t begin, Long64_t end,
-                       RBasketLoader &loader, RColumnChunk &chunk, std::uint64_t &elements)
+inline void ReadBranch(TFile &file, const RBranchBaskets &branch, const RBranchFormat &format, Long64_t begin,
+                       Long64_t end, RBasketLoader &loader, RColumnChunk &chunk)
 {
+   std::uint64_t elements = 0;
    const auto &firsts = branch.fFirstEntries;
    const std::uint32_t size = format.fElementSize;
    const bool scalar = format.fLayout == EBranchLayout::kScalar;

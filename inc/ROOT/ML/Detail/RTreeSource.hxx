@@ -29,12 +29,13 @@ namespace ROOT {
 namespace ML {
 namespace Detail {
 
-/// \brief Reads the loaded columns of a TTree or TChain dataframe straight from their baskets: scalars,
-/// CMS NanoAOD's arrays with a counter branch (`Jet_pt[nJet]/F`) and unsplit std::vector / RVec branches.
+/// \brief Where the loaded columns of a TTree or TChain dataframe lie in its files: the source of readers that
+/// decode them straight from their baskets (scalars, CMS NanoAOD's arrays with a counter branch such as
+/// `Jet_pt[nJet]/F`, unsplit std::vector / RVec branches).
 ///
-/// Where every basket of every column lies is copied from the trees when the source is created; reading then
-/// needs only a file handle per thread, through which each thread decompresses its share of the columns
-/// into buffers of its own. The dataframe is not touched: its own event loops may run at the same time.
+/// Where every basket of every column lies is copied from the trees when the source is created; a reader
+/// then needs only a file handle, through which it decompresses the baskets into buffers of its own. The
+/// dataframe is not touched: its own event loops may run at the same time.
 ///
 /// \tparam Node always RNode: a template only so that its members are instantiated with the loader that uses
 ///         them (in a compiled engine library), not by cling when it parses this header.
@@ -46,27 +47,75 @@ class RTreeSource final : public RSource {
       std::string fTree;
       std::uint64_t fFirstEntry = 0; ///< In the dataframe's numbering.
       std::uint64_t fEntries = 0;
-      std::vector<std::unique_ptr<RBranchBaskets>> fBranches;
-   };
-   /// One thread's open file, with the process that opened it.
-   struct RHandle {
-      std::unique_ptr<TFile> fFile;
-      std::size_t fIndex = static_cast<std::size_t>(-1);
-      pid_t fProcess = 0;
+      std::vector<RBranchBaskets> fBranches;
    };
 
    std::vector<std::string> fColumns;
    std::vector<RBranchFormat> fFormats; ///< Per column, the same in every file.
    std::vector<RFile> fFiles;
-   std::vector<RHandle> fHandles; ///< Per thread.
-   std::vector<RBasketLoader> fLoaders; ///< Per column.
+
+   /// Decodes the baskets of the columns through file handles of its own, one per thread of a read.
+   class RReader final : public RSourceReader {
+      /// One thread's open file, with the process that opened it.
+      struct RHandle {
+         std::unique_ptr<TFile> fFile;
+         std::size_t fIndex = static_cast<std::size_t>(-1);
+         pid_t fProcess = 0;
+      };
+      const RTreeSource &fSource;
+      std::vector<RHandle> fHandles;       ///< Per thread.
+      std::vector<RBasketLoader> fLoaders; ///< Per column.
+
+      TFile &Open(std::size_t thread, std::size_t index)
+      {
+         auto &handle = fHandles[thread];
+         if (handle.fIndex != index || handle.fProcess != ::getpid()) {
+            handle = RHandle{OpenFile(fSource.fFiles[index].fName), index, ::getpid()};
+            if (!handle.fFile)
+               throw std::runtime_error("ROOT::ML::RDataLoader: file " + fSource.fFiles[index].fName +
+                                        " cannot be opened any more");
+         }
+         return *handle.fFile;
+      }
+
+      void ReadEntries(std::uint64_t begin, std::uint64_t end) final
+      {
+         const auto &files = fSource.fFiles;
+         const std::size_t f = std::upper_bound(files.begin(), files.end(), begin,
+                                                [](std::uint64_t e, const RFile &file) { return e < file.fFirstEntry; }) -
+                               files.begin() - 1;
+         const auto &file = files[f];
+         if (end > file.fFirstEntry + file.fEntries)
+            throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two files");
+         ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
+            const auto &format = fSource.fFormats[c];
+            fChunks[c].Clear(format.fLayout != EBranchLayout::kScalar, format.fElementSize);
+            ReadBranch(Open(thread, f), file.fBranches[c], format, static_cast<Long64_t>(begin - file.fFirstEntry),
+                       static_cast<Long64_t>(end - file.fFirstEntry), fLoaders[c], fChunks[c]);
+         });
+      }
+
+   public:
+      explicit RReader(const RTreeSource &source)
+         : RSourceReader(source.fColumns.size(), source.fEntryBytes),
+           fSource(source),
+           fHandles(1),
+           fLoaders(source.fColumns.size())
+      {
+      }
+      void SetThreads(std::size_t threads) final
+      {
+         RSourceReader::SetThreads(threads);
+         fHandles.resize(fThreads);
+      }
+   };
 
    static std::unique_ptr<TFile> OpenFile(const std::string &name)
    {
       std::unique_ptr<TFile> file(TFile::Open(name.c_str(), "READ"));
       if (!file || file->IsZombie())
          return nullptr;
-      // The source owns its files: ROOT's cleanup at exit must not close them under it.
+      // The reader owns its file: ROOT's cleanup at exit must not close it under it.
       R__LOCKGUARD(gROOTMutex);
       gROOT->GetListOfFiles()->Remove(file.get());
       return file;
@@ -110,7 +159,7 @@ class RTreeSource final : public RSource {
       if (HasFriends(*tree))
          return "the tree has friends";
       f.fEntries = static_cast<std::uint64_t>(tree->GetEntries());
-      std::uint64_t bytes = 0;
+      std::uint64_t bytes = 0, readerBytes = 0;
       for (std::size_t c = 0; c < fColumns.size(); ++c) {
          auto *branch = tree->GetBranch(fColumns[c].c_str());
          auto format = ClassifyBranch(branch, numbers[c]);
@@ -122,24 +171,18 @@ class RTreeSource final : public RSource {
             return "column '" + fColumns[c] + "' is stored differently in " + f.fName;
          if (branch->GetEntries() != tree->GetEntries())
             return "column '" + fColumns[c] + "' has fewer entries than its tree";
-         f.fBranches.push_back(std::make_unique<RBranchBaskets>(*branch));
+         f.fBranches.emplace_back(*branch);
          bytes += static_cast<std::uint64_t>(branch->GetTotBytes());
+         // The largest basket, decompressed as the branch compresses on average, and compressed.
+         const auto &stored = f.fBranches.back().fBytes;
+         const auto largest = stored.empty() ? 0 : *std::max_element(stored.begin(), stored.end());
+         const double ratio = branch->GetZipBytes() > 0 ? double(branch->GetTotBytes()) / branch->GetZipBytes() : 1.;
+         readerBytes += static_cast<std::uint64_t>(largest * (1. + ratio));
       }
+      fReaderBytes = std::max(fReaderBytes, readerBytes);
       if (fFiles.empty() && f.fEntries > 0)
          fEntryBytes = std::max<std::uint64_t>(1, bytes / f.fEntries);
       return "";
-   }
-
-   TFile &Handle(std::size_t thread, std::size_t index)
-   {
-      auto &handle = fHandles[thread];
-      if (handle.fIndex != index || handle.fProcess != ::getpid()) {
-         handle = RHandle{OpenFile(fFiles[index].fName), index, ::getpid()};
-         if (!handle.fFile)
-            throw std::runtime_error("ROOT::ML::RDataLoader: file " + fFiles[index].fName +
-                                     " cannot be opened any more");
-      }
-      return *handle.fFile;
    }
 
    RTreeSource() = default;
@@ -149,8 +192,7 @@ public:
    /// from baskets: the dataframe is not a TTree or TChain of files, has friend trees, defines one of the
    /// columns, or a column's branch is of a kind the source does not decode (see ClassifyBranch).
    static std::unique_ptr<RTreeSource> Create(Node node, const std::vector<std::string> &columns,
-                                              const std::vector<RColumnNumbers> &numbers, std::size_t threads,
-                                              std::string &whyNot)
+                                              const std::vector<RColumnNumbers> &numbers, std::string &whyNot)
    {
       auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(RDataSourceAccess::Get(node));
       TTree *tree = source ? source->GetTree() : nullptr;
@@ -170,7 +212,6 @@ public:
       }
       std::unique_ptr<RTreeSource> reader(new RTreeSource);
       reader->fColumns = columns;
-      reader->fThreads = std::max<std::size_t>(threads, 1);
       for (auto &[name, treeName] : ListFiles(*tree)) {
          RFile file;
          file.fName = name;
@@ -185,35 +226,12 @@ public:
          whyNot = "the tree is not in a file";
          return nullptr;
       }
-      reader->fHandles.resize(reader->fThreads);
-      reader->fLoaders.resize(columns.size());
-      reader->fChunks.resize(columns.size());
       return reader;
    }
 
-   void Read(std::uint64_t begin, std::uint64_t end) override
-   {
-      const std::size_t f =
-         std::upper_bound(fFiles.begin(), fFiles.end(), begin, [](std::uint64_t e, const RFile &file) {
-            return e < file.fFirstEntry;
-         }) - fFiles.begin() - 1;
-      auto &file = fFiles[f];
-      if (end > file.fFirstEntry + file.fEntries)
-         throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two files");
-      const auto first = static_cast<Long64_t>(begin - file.fFirstEntry);
-      const auto last = static_cast<Long64_t>(end - file.fFirstEntry);
-      ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
-         auto &chunk = fChunks[c];
-         const bool vector = fFormats[c].fLayout != EBranchLayout::kScalar;
-         chunk.Clear(vector);
-         std::uint64_t elements = 0;
-         ReadBranch(Handle(thread, f), *file.fBranches[c], fFormats[c], first, last, fLoaders[c], chunk, elements);
-      });
-   }
-
-   std::uint64_t GetNumEntries() const override { return fFiles.back().fFirstEntry + fFiles.back().fEntries; }
-   const char *GetName() const override { return "TTree baskets"; }
-
+   std::unique_ptr<RSourceReader> MakeReader() const final { return std::make_unique<RReader>(*this); }
+   std::uint64_t GetNumEntries() const final { return fFiles.back().fFirstEntry + fFiles.back().fEntries; }
+   const char *GetName() const final { return "TTree baskets"; }
 };
 
 } // namespace Detail

@@ -1,0 +1,182 @@
+/// \file ROOT/ML/Detail/REventLoopSource.hxx
+/// \brief The source of what no other source reads: RDataFrame's own event loop (Defines, friends, ...).
+
+#ifndef ROOT_ML_Detail_REventLoopSource
+#define ROOT_ML_Detail_REventLoopSource
+
+#include "ROOT/ML/Detail/RDeferredForeach.hxx"
+#include "ROOT/ML/Detail/RReadingPlan.hxx"
+#include "ROOT/ML/Detail/RSource.hxx"
+
+#include <ROOT/RDataFrame.hxx>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace ROOT {
+namespace ML {
+namespace Detail {
+
+/// Thrown inside an event loop to abandon it once it has delivered what was asked.
+struct RStopRequest {};
+
+/// \brief The event loops of a loader's dataframes: the typed Foreach over the loaded columns, and one lock
+/// per dataframe, whose computation graph runs one loop at a time (epochs of both splits may be reading).
+template <typename... Columns>
+class REventLoops {
+   std::vector<ROOT::RDF::RNode> &fNodes;
+   std::vector<std::string> fColumns;
+   RDeferredForeach<Columns...> fForeach;
+   std::mutex fCompiling; ///< Not std::call_once, whose thread-local state cling cannot link.
+   std::vector<std::unique_ptr<std::mutex>> fLocks; ///< Per dataframe.
+
+public:
+   REventLoops(std::vector<ROOT::RDF::RNode> &nodes, const std::vector<std::string> &columns)
+      : fNodes(nodes), fColumns(columns)
+   {
+      for (std::size_t d = 0; d < nodes.size(); ++d)
+         fLocks.push_back(std::make_unique<std::mutex>());
+   }
+
+   /// Runs the event loop of `unit`'s dataframe over the loop range [loopBegin, loopEnd) (the whole
+   /// dataframe for a whole-loop unit), calling action(values...) for every entry that passes its filters.
+   template <typename Action>
+   void Run(const RReadingUnit &unit, std::uint64_t loopBegin, std::uint64_t loopEnd, Action &action)
+   {
+      std::lock_guard<std::mutex> lock(*fLocks[unit.fDataFrame]);
+      {
+         std::lock_guard<std::mutex> compiling(fCompiling);
+         fForeach.Compile();
+      }
+      auto &node = fNodes[unit.fDataFrame];
+      RReadingUnit range = unit;
+      range.fLoopBegin = loopBegin;
+      range.fLoopEnd = loopEnd;
+      RRangeGuard guard(node, range);
+      // With implicit multi-threading a cluster is one task; the lock only guards against a data source
+      // that would split it.
+      std::mutex taskLock;
+      const bool threaded = node.GetNSlots() > 1;
+      auto call = [&](const Columns &...values) {
+         std::unique_lock<std::mutex> taskGuard(taskLock, std::defer_lock);
+         if (threaded)
+            taskGuard.lock();
+         action(values...);
+      };
+      fForeach(node, fColumns, RErasedAction<Columns...>(call));
+   }
+};
+
+/// \brief Reads entries through their dataframe's event loop into column chunks, as a file source would,
+/// so that the rest of the loader does not tell them apart. Each read is one loop, as narrow as the plan
+/// allows: a unit's own range, or with a recorded passing mask, the source entries of the entries asked.
+template <typename... Columns>
+class REventLoopReader final : public RSourceReader {
+   REventLoops<Columns...> &fLoops;
+
+   /// The typed entries of one loop, kept from the `skip`-th passing entry to the `skip + take`-th.
+   class RCollect {
+      REventLoopReader &fReader;
+      std::uint64_t fSkip;
+      std::uint64_t fEnd;
+      bool fAbort;
+      std::uint64_t fSeen = 0;
+
+      template <typename T>
+      static void Append(RColumnChunk &chunk, const T &value)
+      {
+         if constexpr (std::is_arithmetic_v<T>) {
+            chunk.Append(&value, 1);
+         } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
+            const std::vector<char> bytes(value.begin(), value.end());
+            chunk.Append(bytes.data(), bytes.size());
+         } else {
+            chunk.Append(value.data(), value.size());
+         }
+      }
+
+      template <std::size_t... I>
+      void AppendAll(std::index_sequence<I...>, const Columns &...values)
+      {
+         const int expand[] = {(Append(fReader.fChunks[I], values), 0)...};
+         static_cast<void>(expand);
+      }
+
+   public:
+      RCollect(REventLoopReader &reader, std::uint64_t skip, std::uint64_t take, bool abort)
+         : fReader(reader), fSkip(skip), fEnd(skip + take), fAbort(abort)
+      {
+      }
+      std::uint64_t GetNumKept() const { return fSeen > fSkip ? std::min(fSeen, fEnd) - fSkip : 0; }
+      void operator()(const Columns &...values)
+      {
+         const auto index = fSeen++;
+         if (index < fSkip || index >= fEnd) {
+            // RDataFrame prints a line when a loop is interrupted, so a loop bounded by a cluster is left to
+            // run out; only an unbounded one is cut short.
+            if (index >= fEnd && fAbort)
+               throw RStopRequest{};
+            return;
+         }
+         AppendAll(std::index_sequence_for<Columns...>{}, values...);
+      }
+   };
+
+   void ReadEntries(std::uint64_t, std::uint64_t) final {}
+
+public:
+   REventLoopReader(REventLoops<Columns...> &loops, std::uint64_t entryBytes)
+      : RSourceReader(sizeof...(Columns), entryBytes), fLoops(loops)
+   {
+   }
+
+   std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first, std::uint64_t count) final
+   {
+      const bool vector[] = {RVectorTraits<Columns>::kIsVector...};
+      const std::size_t sizes[] = {NumberSize<Columns>()...};
+      for (std::size_t c = 0; c < fChunks.size(); ++c)
+         fChunks[c].Clear(vector[c], sizes[c]);
+      // The loop's range: narrowed to the entries asked where the plan can tell their source entries.
+      std::uint64_t begin = unit.fLoopBegin, end = unit.fLoopEnd, skip = first;
+      if (!unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || mask.IsRecorded())) {
+         begin = unit.fBegin + (unit.fFiltered ? mask.Select(first) : first);
+         end = unit.fFiltered ? unit.fBegin + mask.Select(first + count - 1) + 1 : begin + count;
+         skip = 0;
+      }
+      RCollect collect(*this, skip, count, unit.fWholeLoop);
+      try {
+         fLoops.Run(unit, begin, end, collect);
+      } catch (const RStopRequest &) {
+      }
+      return collect.GetNumKept();
+   }
+};
+
+/// The source of the dataframes no file source reads: their event loops, shared by all readers.
+template <typename... Columns>
+class REventLoopSource final : public RSource {
+   REventLoops<Columns...> &fLoops;
+
+public:
+   REventLoopSource(REventLoops<Columns...> &loops, std::uint64_t entryBytes) : fLoops(loops)
+   {
+      fEntryBytes = entryBytes;
+   }
+   std::unique_ptr<RSourceReader> MakeReader() const final
+   {
+      return std::make_unique<REventLoopReader<Columns...>>(fLoops, fEntryBytes);
+   }
+   std::uint64_t GetNumEntries() const final { return 0; }
+   const char *GetName() const final { return "event loop"; }
+};
+
+} // namespace Detail
+} // namespace ML
+} // namespace ROOT
+
+#endif
