@@ -99,6 +99,8 @@ class RDataLoader {
    /// its event loop (and then why, in fReadPaths).
    std::vector<std::unique_ptr<Detail::RSource>> fSources;
    std::vector<std::string> fReadPaths; ///< Per dataframe, how its columns are read, for statistics.
+   /// The most a stream's reader holds, from the sources the dataframes have (read or not: see CreateSources()).
+   std::uint64_t fStreamReaderBytes = 0;
    std::unique_ptr<Detail::REventLoops<Columns...>> fEventLoops;
    std::unique_ptr<Detail::REventLoopSource<Columns...>> fEventLoopSource;
    Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
@@ -298,9 +300,7 @@ private:
       } else {
          const std::vector<Detail::RColumnNumbers> numbers{Detail::NumbersOf<Columns>()...};
          const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
-         if (fOptions.fReadThreads == 0)
-            whyNot = "read_threads is 0";
-         else if (format == "TTreeDS")
+         if (format == "TTreeDS")
             return Detail::RTreeSource<>::Create(node, fColumnNames, numbers, whyNot);
          else if (format == "RNTupleDS")
             return Detail::RNTupleSource<>::Create(node, fColumnNames, numbers, whyNot);
@@ -322,6 +322,14 @@ private:
          if (source && source->GetNumEntries() != fPlan.GetNumSourceEntries(d)) {
             source.reset();
             whyNot = "it reads a Range of its entries";
+         }
+         // The number of streams, and so the batches, depend on the memory the source's readers would hold,
+         // whichever path reads: with read_threads=0 the event loop delivers what the source would.
+         if (source)
+            fStreamReaderBytes = std::max(fStreamReaderBytes, source->GetReaderBytes());
+         if (source && fOptions.fReadThreads == 0) {
+            source.reset();
+            whyNot = "read_threads is 0";
          }
          fReadPaths[d] = source ? source->GetName() : "event loop (" + whyNot + ")";
          if (!source)
@@ -443,10 +451,7 @@ std::uint64_t RDataLoader<Columns...>::GetNumStreams(ESplit split) const
          return 1;
    // Two streams whatever their cost, so that a dataset sorted in two halves (signal, then background) mixes;
    // no more than units, since two streams in one unit would decompress its baskets twice.
-   std::uint64_t readerBytes = fEventLoopSource->GetReaderBytes();
-   for (const auto &source : fSources)
-      if (source)
-         readerBytes = std::max(readerBytes, source->GetReaderBytes());
+   const auto readerBytes = std::max(fStreamReaderBytes, fEventLoopSource->GetReaderBytes());
    const auto windowEntries = GetWindowBatches(split) * fOptions.fBatchSize;
    const auto windowBytes = windowEntries * fEventLoopSource->GetEntryBytes();
    const auto affordable = std::clamp<std::uint64_t>(std::max(kStreamBytes, windowBytes) / readerBytes, 2, kMaxStreams);
