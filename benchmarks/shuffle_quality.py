@@ -261,19 +261,21 @@ def table(rows: list[dict[str, Any]], file_bytes: int) -> str:
     body = []
     for r in rows:
         if "error" in r:
-            body.append([r["name"], r["mode"], r["error"], *[""] * 9])
+            body.append([r["name"], r["mode"], r["error"], *[""] * 10])
             continue
         s, u = r["shuffled"], r["unshuffled"]
         accuracy = fmt(100 * s["accuracy"], 1)
         if reference is not None and r["kind"] != "memory":
             accuracy += f" ({100 * (s['accuracy'] - reference['accuracy']):+.1f})"
         stats_r = s.get("stats", {}).get("label_mix_r")
+        feature_r = s.get("stats", {}).get("feature_mix_r")
         body.append(
             [
                 r["name"],
                 r["mode"],
                 fmt(s["label_mix_r"]),
                 fmt(stats_r),
+                fmt(feature_r),
                 f"{100 * s['pure']:.1f}%",
                 fmt(s["peak_rss_mb"] - s["baseline_rss_mb"], 0),
                 f"{s['bytes_read'] / file_bytes:.2f}",
@@ -288,6 +290,7 @@ def table(rows: list[dict[str, Any]], file_bytes: int) -> str:
         "batches_in_memory",
         "R",
         "R (stats())",
+        "worst feature R (stats())",
         "pure batches",
         "RSS above baseline (MiB)",
         "bytes read / file size",

@@ -11,7 +11,7 @@ import time
 import warnings
 import weakref
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -30,9 +30,11 @@ _SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversamp
 _PILE_DRAW = 0x9117E5
 #: Entries held before they are scattered over the piles (see PileCache).
 _PILE_BUFFER_BYTES = 32 * 1024 * 1024
-#: Above this label-mix R a shuffled epoch is reported as poorly mixed (a perfect shuffle gives about 1
-#: whatever the batch size; one class per batch gives sqrt(batch_size)).
+#: Above this R (of the label mix or of a feature) a shuffled epoch is reported as poorly mixed: a perfect
+#: shuffle gives about 1 whatever the batch size, batches in the order of a sorted column sqrt(batch_size).
 _UNMIXED_R = 2.0
+#: Batches of an epoch on which its mixing is measured at most (see _Mixing).
+_MIX_SAMPLES = 256
 
 
 @atexit.register
@@ -326,7 +328,7 @@ class Engine:
                  "engine_library": self._library, "header_module": _cxx.header_module(),
                  "read_paths": self.read_paths()}
         self._stats[split] = stats
-        monitor = _LabelMix(self.spec.batch_size) if self._has_single_target() else None
+        monitor = _Mixing(self.spec.batch_size, max(expected, 1), self._feature_names(), self._has_single_target())
         source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, stats)
         started = time.perf_counter()
         waiting = 0.0
@@ -349,8 +351,7 @@ class Engine:
                 stats["entries"] += rows
                 # Consumers that stop after len() batches (Lightning, Keras) never ask past the end.
                 stats["complete"] = stats["batches"] == expected
-                if monitor is not None:
-                    monitor.add(arrays[1])
+                monitor.add(arrays)
                 token.batches += 1
                 yield arrays
         finally:
@@ -361,25 +362,40 @@ class Engine:
             with self._lock:
                 if self._active.get(split) is token:
                     del self._active[split]
-            if monitor is not None:
-                stats["label_mix_r"] = monitor.ratio()
-                self._warn_if_unmixed(stats)
+            stats["label_mix_r"] = monitor.label_ratio()
+            features = monitor.feature_ratios()
+            stats["feature_mix_r"] = max(features.values()) if features else None
+            stats["least_mixed_feature"] = max(features, key=features.get) if features else None
+            self._warn_if_unmixed(stats)
 
     def _warn_if_unmixed(self, stats: dict) -> None:
-        """Once per loader: a whole shuffled epoch whose batches mixed the classes poorly."""
-        ratio = stats.get("label_mix_r")
+        """Once per loader: a whole shuffled epoch whose batches mixed a 0/1 target or a feature poorly."""
         windowed = self.spec.shuffle and not self.spec.global_shuffle and not self.spec.load_eager
-        if not windowed or not stats["complete"] or ratio is None or ratio <= _UNMIXED_R or self._warned_unmixed:
+        if not windowed or not stats["complete"] or self._warned_unmixed:
+            return
+        label, feature = stats.get("label_mix_r"), stats.get("feature_mix_r")
+        worst = f"{np.sqrt(self.spec.batch_size):.0f}"
+        if label is not None and label > _UNMIXED_R:
+            what = f"mixed the classes poorly (label-mix R = {label:.1f}; 1 is a perfect shuffle, {worst} one class"
+        elif feature is not None and feature > _UNMIXED_R:
+            what = (f"follow the order of feature {stats['least_mixed_feature']!r} (R = {feature:.1f}; 1 is a perfect "
+                    f"shuffle, {worst} batches in the order of a sorted column")
+        else:
             return
         self._warned_unmixed = True
         warnings.warn(
-            f"RDataLoader: the batches of this {stats['split']} epoch mixed the classes poorly (label-mix R = "
-            f"{ratio:.1f}; 1 is a perfect shuffle, {np.sqrt(self.spec.batch_size):.0f} one class per batch): its "
-            f"shuffle window of {self.window_batches(0)} batches holds too few distant parts of the inputs. "
+            f"RDataLoader: the batches of this {stats['split']} epoch {what}): its shuffle window of "
+            f"{self.window_batches(0)} batches holds too few distant parts of the inputs. "
             "Use shuffle='global' (the exact shuffle) or a larger batches_in_memory",
             RuntimeWarning,
             stacklevel=3,
         )
+
+    def _feature_names(self) -> list[str]:
+        """The name of every column of ``x`` (an element of a vector column counts as one)."""
+        if self.spec.collections:
+            return []
+        return self.spec.flat_names(self.spec.unpacked(self.layout.blocks[0].columns))
 
     def _engine_batches(self, split: int, skip: int, stats: dict) -> Iterator[tuple[int, list]]:
         """The batches of a C++ epoch, as ``(rows, arrays)``; its statistics go into ``stats`` at the end."""
@@ -461,31 +477,64 @@ class Engine:
                 self._remove_piles()
 
 
-class _LabelMix:
-    """R = std over batches of the mean label / sqrt(p (1 - p) / batch_size): about 1 for a perfect
-    shuffle, sqrt(batch_size) when every batch holds a single class."""
+class _Mixing:
+    """How well an epoch's batches mix, as R = the standard deviation over batches of a batch's mean,
+    divided by what a perfect shuffle gives, sqrt(variance / batch_size): about 1 for a perfect shuffle,
+    sqrt(batch_size) when the batches follow the order of a sorted column. Measured for a 0/1 target (the
+    label mix) and for every feature, on up to ``_MIX_SAMPLES`` evenly spaced full batches, so that it costs
+    next to nothing: batches can hold both classes in their proportions (label R about 1) and still each
+    hold a narrow slice of a feature the files are sorted by (that feature's R large), which trains a
+    model as badly as single-class batches do."""
 
-    def __init__(self, batch_size: int) -> None:
+    def __init__(self, batch_size: int, num_batches: int, features: Sequence[str], label: bool) -> None:
         self._batch_size = batch_size
-        self._means: list[float] = []
+        self._every = max(1, num_batches // _MIX_SAMPLES)
+        self._features = list(features)
+        self._label = label
+        self._batches = 0
+        self._label_means: list[float] = []
         self._binary = True
+        self._moments: list[tuple[np.ndarray, np.ndarray]] = []  # per sampled batch: feature means, mean squares
 
-    def add(self, labels) -> None:
-        values = np.asarray(labels)
-        if len(values) != self._batch_size:
+    def add(self, arrays: list) -> None:
+        self._batches += 1
+        if (self._batches - 1) % self._every:
             return
-        if self._binary and not np.all((values == 0) | (values == 1)):
-            self._binary = False
-        self._means.append(float(values.mean()))
+        x = arrays[0]
+        if isinstance(x, np.ndarray) and x.ndim == 2 and len(x) == self._batch_size \
+                and x.shape[1] == len(self._features):
+            values = x.astype(np.float64)
+            self._moments.append((values.mean(axis=0), (values * values).mean(axis=0)))
+        if self._label:
+            labels = np.asarray(arrays[1])
+            if len(labels) != self._batch_size:
+                return
+            if self._binary and not np.all((labels == 0) | (labels == 1)):
+                self._binary = False
+            self._label_means.append(float(labels.mean()))
 
-    def ratio(self) -> float | None:
-        if not self._binary or len(self._means) < 2:
+    def label_ratio(self) -> float | None:
+        if not self._label or not self._binary or len(self._label_means) < 2:
             return None
-        means = np.asarray(self._means)
+        means = np.asarray(self._label_means)
         p = means.mean()
         if p <= 0 or p >= 1:
             return None
         return float(means.std() / np.sqrt(p * (1 - p) / self._batch_size))
+
+    def feature_ratios(self) -> dict[str, float]:
+        """R of every feature with a finite, non-zero spread."""
+        if len(self._moments) < 2:
+            return {}
+        means = np.stack([m for m, _ in self._moments])
+        squares = np.stack([q for _, q in self._moments])
+        centre = means.mean(axis=0)
+        variance = squares.mean(axis=0) - centre**2
+        # A constant feature's variance is rounding error, and says nothing about the order.
+        spread = np.isfinite(variance) & (variance > 1e-9 * (centre**2 + 1e-30))
+        ratios = means.std(axis=0)[spread] / np.sqrt(variance[spread] / self._batch_size)
+        names = [name for name, keep in zip(self._features, spread) if keep]
+        return {name: float(r) for name, r in zip(names, ratios)}
 
 
 def _cxx_class_map(values: dict[int, float]):

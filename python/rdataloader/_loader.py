@@ -408,11 +408,15 @@ class RDataLoader:
 
         Keys: ``entries``, ``batches``, ``seconds``, ``seconds_to_first_batch``,
         ``seconds_waiting`` (time the consumer waited for batches), ``bytes_read`` (by the whole
-        process during the epoch), ``entries_from_baskets`` (entries read straight from TTree baskets
-        rather than by RDataFrame's event loop; see ``read_threads``), ``complete``, and, with a
-        single 0/1 target, ``label_mix_r``: the spread of the label fraction across batches relative
-        to a perfect shuffle (about 1 is well mixed; ``sqrt(batch_size)`` means every batch holds one
-        class). With collections, ``truncated_objects``: per collection, the objects beyond
+        process during the epoch), ``entries_from_sources`` (entries read straight from the files
+        rather than by RDataFrame's event loop), ``read_paths`` (per column, the path that reads it:
+        TTree baskets, RNTuple pages, or the event loop and why), ``streams`` (the parts of the epoch
+        read side by side into every shuffle window), ``complete``; with a single 0/1 target,
+        ``label_mix_r``: the spread of the label fraction across batches relative to a perfect shuffle
+        (about 1 is well mixed; ``sqrt(batch_size)`` means every batch holds one class); without
+        collections, ``feature_mix_r`` and ``least_mixed_feature``: the same for the worst-mixed
+        feature (large when batches follow the order of a column the files are sorted by). A shuffled
+        epoch with either above 2 warns once. With collections, ``truncated_objects``: per collection, the objects beyond
         ``max_len`` that the delivered entries lost. With ``shuffle="global"``: ``cache_dir`` and
         ``cache_bytes`` (the piles on disk), and in the epoch that built them
         ``seconds_building_cache``; ``bytes_read`` counts ROOT files only, so it is 0 in the epochs

@@ -66,3 +66,28 @@ def test_a_well_mixed_epoch_is_not_reported(sorted_signal_background):
         warnings.simplefilter("error")
         stats, _ = label_mix(sorted_signal_background)
     assert stats["label_mix_r"] < 1.5
+
+
+def test_batches_that_follow_a_sorted_feature_are_reported_though_the_classes_mix(data_dir):
+    """Both classes in every batch, but each batch a narrow slice of a feature the file is sorted by: the
+    label mix looks perfect and a model still learns nothing, so the features' mixing is measured too."""
+    path = str(data_dir / "sorted_by_feature.root")
+    ROOT.RDataFrame(8000).Define("label", "(int)(rdfentry_ % 2)").Define("x", "(float)(rdfentry_ / 2)") \
+        .Define("noise", "(float)((rdfentry_ * 7919) % 1000)").Snapshot("tree", path, ["label", "x", "noise"])
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=64, batches_in_memory=2,
+                                 columns=["noise", "x", "label"], target="label", set_seed=3)
+    with pytest.warns(RuntimeWarning, match=r"follow the order of feature 'x' \(R = \d+\.\d.*shuffle='global'"):
+        x = np.concatenate([b[0] for b in loader.as_numpy()])
+    stats = loader.stats()
+    assert stats["label_mix_r"] < 1.5 and stats["least_mixed_feature"] == "x"
+    # The reference: the spread of the batch means of x against that of a perfect shuffle.
+    means = x[: len(x) // 64 * 64, 1].reshape(-1, 64).mean(axis=1)
+    reference = means.std() / np.sqrt(x[:, 1].var() / 64)
+    assert stats["feature_mix_r"] == pytest.approx(reference, rel=0.05) and reference > 4
+
+    exact = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=64, batches_in_memory=2,
+                                columns=["noise", "x", "label"], target="label", set_seed=3, shuffle="global")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(exact.as_numpy())
+    assert exact.stats()["feature_mix_r"] < 1.5
