@@ -126,8 +126,9 @@ class REpochProducer {
       }
       auto &reader = *stream.fReader;
       const auto wanted = slice.fTake - stream.fOffset;
-      // An event loop over a whole dataframe starts from its first entry every time: read it in few parts.
-      const auto perRead = std::max(reader.GetEntriesPerRead(), unit.fWholeLoop ? wanted / 8 : 0);
+      // Every run of an event loop starts anew (its tree cache refilled, a whole dataframe's loop from its first
+      // entry): a slice is read in one run, or a whole dataframe's loop in few.
+      const auto perRead = file ? reader.GetEntriesPerRead() : unit.fWholeLoop ? std::max<std::uint64_t>(wanted / 8, 1) : wanted;
       const auto first = slice.fSkip + stream.fOffset;
       const auto read = reader.Read(unit, fData.fPlan.GetPassing(slice.fUnit), first, std::min(wanted, perRead));
       if (read == 0)

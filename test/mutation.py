@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Mutation check: do the tests catch a broken guarantee?
+
+Each mutant below breaks one promise of the README with a single text replacement in the C++ engine
+(``inc/ROOT/ML``) or the Python package (``python/rdataloader``), and names the few fast tests that must
+then fail. For every mutant this script copies the repository (tracked files and untracked files git does
+not ignore, nothing from build directories) into a temporary directory, applies the replacement there,
+runs only the named tests in one pytest process, and records the result:
+
+- ``killed``: a named test failed, as it must;
+- ``survived``: the tests passed, so they do not guard the promise;
+- ``stale``: the ``old`` text no longer occurs exactly once, so the mutant must be updated to the code;
+- ``error``: pytest could not run the tests (a node id that no longer exists, a collection error).
+
+It prints a Markdown table and exits non-zero unless every mutant was killed. ``--baseline`` runs the same
+tests on an unmutated copy instead, to show that a kill is the mutant's doing and not a failing test.
+
+    nice -n 19 python3 test/mutation.py                   # all mutants, one at a time
+    nice -n 19 python3 test/mutation.py --only single-stream sattolo-shuffle
+    nice -n 19 python3 test/mutation.py --list
+
+The tests run with ``PYTHONPATH=<copy>/python`` (so cling compiles the copy's headers) and with
+``RDATALOADER_ENGINE_CACHE=`` empty, so that no engine compiled from other headers is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+#: A mutant whose tests run longer than this is counted as killed: a hang fails a test suite too.
+TIMEOUT_S = 240
+#: Lines of pytest's output shown for a mutant whose tests could not run.
+OUTPUT_LINES = 25
+TESTS = "test/python/"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One broken guarantee: replace ``old`` (which must occur exactly once) by ``new`` in ``path``."""
+
+    name: str
+    guarantee: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mutant: Mutant
+    result: str
+    seconds: float
+    detail: str = ""
+
+
+MUTANTS = (
+    # C++ engine -------------------------------------------------------------------------------------
+    Mutant(
+        "sattolo-shuffle",
+        "every window's permutation of its slots is uniformly random (Fisher-Yates; Sattolo's variant draws "
+        "cyclic permutations only)",
+        "inc/ROOT/ML/Detail/RRandom.hxx",
+        "std::swap(first[i - 1], first[Below(i)]);",
+        "std::swap(first[i - 1], first[Below(i - 1)]);",
+        (TESTS + "test_guarantees.py::test_the_shuffle_window_draws_uniform_permutations",),
+    ),
+    Mutant(
+        "split-draw-in-file-order",
+        "the validation units are drawn by the seed from clusters all over each dataframe",
+        "inc/ROOT/ML/Detail/RReadingPlan.hxx",
+        "RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());",
+        "static_cast<void>(seed);",
+        (TESTS + "test_guarantees.py::test_the_drawn_split_moves_with_the_seed_across_all_clusters",),
+    ),
+    Mutant(
+        "split-overlap",
+        "train and validation are disjoint (a unit cut between them gives validation its last entries)",
+        "inc/ROOT/ML/Detail/RReadingPlan.hxx",
+        "validation.push_back({u, fUnits[u].fCount - take, take});",
+        "validation.push_back({u, 0, take});",
+        (TESTS + "test_epoch.py::test_filtered_split_covers_passing_entries_once_without_leakage",),
+    ),
+    Mutant(
+        "count-check-off",
+        "a dataset that delivers fewer entries than were counted raises RuntimeError ('did the input files "
+        "change?') instead of a short epoch",
+        "inc/ROOT/ML/Detail/REpochProducer.hxx",
+        "if (read == 0)",
+        "if (read == 0 && false)",
+        (TESTS + "test_guarantees.py::test_a_dataset_that_shrinks_after_counting_raises_instead_of_a_short_epoch",),
+    ),
+    Mutant(
+        "single-stream",
+        "an epoch is read as several streams, so even a window of one batch mixes sorted files",
+        "inc/ROOT/ML/Detail/RStreams.hxx",
+        "streams = std::max<std::uint64_t>(1, std::min(streams, entries));",
+        "streams = 1;",
+        (TESTS + "test_shuffle.py::test_a_small_window_mixes_sorted_files_read_as_streams[1]",),
+    ),
+    Mutant(
+        "drop-remainder-ignored",
+        "drop_remainder drops the last, incomplete batch of each split",
+        "inc/ROOT/ML/Detail/RShuffleBuffer.hxx",
+        "fKeptEntries(dropRemainder ? epochEntries / batchSize * batchSize : epochEntries),",
+        "fKeptEntries(epochEntries),",
+        (TESTS + "test_epoch.py::test_drop_remainder_drops_only_the_last_partial_batch_of_each_split",),
+    ),
+    Mutant(
+        "basket-filter-ignored",
+        "entries read from TTree baskets are picked by the passing mask the counting pass recorded",
+        "inc/ROOT/ML/Detail/RSource.hxx",
+        "      for (auto &chunk : fChunks)\n         chunk.Keep(mask, begin, end);\n",
+        "",
+        (TESTS + "test_epoch.py::test_filtered_split_covers_passing_entries_once_without_leakage",),
+    ),
+    Mutant(
+        "padding-zero",
+        "shorter vectors are padded with vec_padding",
+        "inc/ROOT/ML/Detail/RColumnWriter.hxx",
+        "Store(dst, slot.fPadding, slot);",
+        "Store(dst, 0., slot);",
+        (TESTS + "test_columns.py::test_vector_columns_are_padded_and_truncated",),
+    ),
+    Mutant(
+        "basket-normalisation-unscaled",
+        "normalize='standard' delivers (x - mean) / std on the basket path too",
+        "inc/ROOT/ML/Detail/RColumnWriter.hxx",
+        "static_cast<Dst>((static_cast<double>(v) - shift) * scale)",
+        "static_cast<Dst>(static_cast<double>(v) - shift)",
+        (TESTS + "test_guarantees.py::test_standard_normalisation_is_numpys_on_every_reading_path[baskets]",),
+    ),
+    # Python package ---------------------------------------------------------------------------------
+    Mutant(
+        "torch-copies",
+        "torch tensors on the CPU share the C++ batch memory (no copy)",
+        "python/rdataloader/_connect/torch.py",
+        "map_arrays(torch.from_numpy, a)",
+        "map_arrays(lambda array: torch.from_numpy(array.copy()), a)",
+        (TESTS + "test_guarantees.py::test_batches_are_views_of_the_cxx_batch_memory[torch]",),
+    ),
+    Mutant(
+        "numpy-copies",
+        "NumPy arrays wrap the C++ batch memory (no copy)",
+        "python/rdataloader/_connect/numpy.py",
+        "return np.asarray(_BatchMemory(batch, address, shape, dtype))",
+        "return np.array(_BatchMemory(batch, address, shape, dtype))",
+        (TESTS + "test_lifecycle.py::test_batches_handed_out_never_change_and_share_the_batch_memory",
+         TESTS + "test_guarantees.py::test_batches_are_views_of_the_cxx_batch_memory[numpy]"),
+    ),
+    Mutant(
+        "class-weights-unchecked",
+        "class_weights that give no weight to a class of the data raise before any thread starts",
+        "python/rdataloader/_engine.py",
+        "            if missing:\n",
+        "            if False:\n",
+        (TESTS + "test_class_weights.py::test_a_class_without_a_weight_raises",),
+    ),
+    Mutant(
+        "class-weights-train-only",
+        "class_weights must also weigh the classes that only the validation split holds",
+        "python/rdataloader/_engine.py",
+        "missing = sorted((set(counts[0]) | set(counts[1])) - set(class_weights))",
+        "missing = sorted(set(counts[0]) - set(class_weights))",
+        (TESTS + "test_guarantees.py::test_a_class_present_only_in_validation_needs_a_weight_too",),
+    ),
+    Mutant(
+        "normalisation-scale-inverted",
+        "normalize='standard' divides by the standard deviation of the training split",
+        "python/rdataloader/_normalization.py",
+        "scale.append(1.0 / float(spread))",
+        "scale.append(float(spread))",
+        (TESTS + "test_normalization.py::test_statistics_come_from_the_training_split_only_and_equal_numpys",),
+    ),
+    Mutant(
+        "resume-from-epoch-start",
+        "load_state_dict() resumes after the batches already delivered",
+        "python/rdataloader/_state.py",
+        "position = (split, batches)",
+        "position = (split, 0)",
+        (TESTS + "test_distributed.py::test_a_saved_epoch_of_one_split_waits_for_that_split_while_the_other_runs",),
+    ),
+    Mutant(
+        "superseded-iteration-continues",
+        "an iteration abandoned by a newer one (or a loaded state) raises EpochSuperseded",
+        "python/rdataloader/_engine.py",
+        "if self._generation != generation:",
+        "if False:",
+        (TESTS + "test_distributed.py::test_loading_a_state_abandons_a_suspended_iteration",),
+    ),
+    Mutant(
+        "no-close-matches",
+        "an unknown column's error names its close matches",
+        "python/rdataloader/_errors.py",
+        "close = difflib.get_close_matches(name, candidates, n=3)",
+        "close = difflib.get_close_matches(name, candidates, n=3, cutoff=1.0)",
+        (TESTS + "test_errors.py::test_unknown_column_lists_close_matches",),
+    ),
+    Mutant(
+        "last-batch-rows-when-dropped",
+        "last_batch_no_of_rows gives the rows of the last batch also when drop_remainder drops it (ROOT's meaning)",
+        "python/rdataloader/_loader.py",
+        "return self.num_entries % self._spec.batch_size",
+        "return 0",
+        (TESTS + "test_epoch.py::test_len_and_properties_match_the_epoch",),
+    ),
+)
+
+
+def repository_files() -> list[str]:
+    """The working tree's files that git tracks or would add: build outputs and caches are ignored."""
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=REPOSITORY, check=True, capture_output=True).stdout.decode()
+    return sorted({path for path in listing.split("\0") if path})
+
+
+def copy_repository(destination: Path, files: list[str]) -> None:
+    for relative in files:
+        source = REPOSITORY / relative
+        if not source.exists():
+            continue  # deleted in the working tree, not yet in the index
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def mutate(copy: Path, mutant: Mutant) -> str:
+    """Applies the mutant to the copy; returns why it cannot be applied, or ''."""
+    target = copy / mutant.path
+    if not target.is_file():
+        return f"{mutant.path} does not exist"
+    text = target.read_text()
+    occurrences = text.count(mutant.old)
+    if occurrences != 1:
+        return f"the old text occurs {occurrences} times in {mutant.path}"
+    target.write_text(text.replace(mutant.old, mutant.new))
+    return ""
+
+
+def run_tests(copy: Path, tests: tuple[str, ...], scratch: Path) -> tuple[int | None, str]:
+    """pytest's exit status on ``tests`` in ``copy`` (None if it ran out of time), and its output."""
+    environment = dict(os.environ, PYTHONPATH=str(copy / "python"), RDATALOADER_ENGINE_CACHE="")
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", f"--basetemp={scratch}",
+               *tests]
+    # A session of its own, so that a timeout also ends the processes the tests started.
+    process = subprocess.Popen(command, cwd=copy, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return None, output
+    return process.returncode, output
+
+
+def check(mutant: Mutant, files: list[str], baseline: bool) -> Outcome:
+    """Runs the mutant's tests on a mutated copy (on an unmutated one with ``baseline``)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"rdataloader-mutant-{mutant.name}-") as temporary:
+        copy = Path(temporary, "repository")
+        copy_repository(copy, files)
+        problem = "" if baseline else mutate(copy, mutant)
+        if problem:
+            return Outcome(mutant, "stale", time.perf_counter() - started, problem)
+        status, output = run_tests(copy, mutant.tests, Path(temporary, "pytest"))
+    seconds = time.perf_counter() - started
+    tail = "\n".join(output.splitlines()[-OUTPUT_LINES:])
+    if baseline:
+        return Outcome(mutant, "passed" if status == 0 else "failed", seconds, "" if status == 0 else tail)
+    if status is None:
+        return Outcome(mutant, "killed (timeout)", seconds)
+    # pytest: 0 all passed, 1 some failed; anything else means the tests did not run as listed.
+    result = {0: "survived", 1: "killed"}.get(status, "error")
+    return Outcome(mutant, result, seconds, tail if result == "error" else "")
+
+
+def table(outcomes: list[Outcome]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| mutant | guarantee | file | tests | result | seconds |", "| --- | --- | --- | --- | --- | ---: |"]
+    for o in outcomes:
+        tests = "<br>".join(f"`{t.removeprefix(TESTS)}`" for t in o.mutant.tests)
+        lines.append(f"| {o.mutant.name} | {cell(o.mutant.guarantee)} | `{o.mutant.path}` | {tests} | {o.result} "
+                     f"| {o.seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="check only these mutants")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="mutants checked at once (default 1)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="run each mutant's tests on the unmutated tree: they must all pass")
+    arguments = parser.parse_args(argv)
+    if arguments.jobs < 1:
+        parser.error("--jobs must be at least 1")
+
+    mutants = list(MUTANTS)
+    if arguments.only:
+        known = {m.name for m in MUTANTS}
+        unknown = [name for name in arguments.only if name not in known]
+        if unknown:
+            parser.error(f"no mutant named {', '.join(unknown)} (see --list)")
+        mutants = [m for m in MUTANTS if m.name in arguments.only]
+    if arguments.list:
+        for m in mutants:
+            print(f"{m.name:32} {m.path:44} {m.guarantee}")
+        return 0
+
+    files = repository_files()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
+        futures = [pool.submit(check, m, files, arguments.baseline) for m in mutants]
+        outcomes = []
+        for future in futures:
+            outcome = future.result()
+            outcomes.append(outcome)
+            print(f"[{len(outcomes)}/{len(mutants)}] {outcome.mutant.name}: {outcome.result} "
+                  f"({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+            if outcome.detail:
+                print(outcome.detail, file=sys.stderr, flush=True)
+    print(table(outcomes))
+    good = {"passed"} if arguments.baseline else {"killed", "killed (timeout)"}
+    failures = [o for o in outcomes if o.result not in good]
+    summary = ", ".join(f"{o.mutant.name} {o.result}" for o in failures) or "all as expected"
+    print(f"\n{len(outcomes)} mutants in {time.perf_counter() - started:.0f} s: {summary}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
