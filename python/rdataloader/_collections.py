@@ -162,7 +162,7 @@ def suggest_max_len(rdataframes, collections: Mapping[str, str], quantile: float
     import ROOT
 
     from . import _cxx
-    from ._spec import _column_types, _nodes
+    from ._frames import column_types, nodes_of
 
     if isinstance(quantile, bool) or not isinstance(quantile, numbers.Real) or not 0.0 < quantile <= 1.0:
         raise ValueError(f"quantile must be a number in (0, 1]; got {quantile!r}")
@@ -171,9 +171,9 @@ def suggest_max_len(rdataframes, collections: Mapping[str, str], quantile: float
     for name, column in collections.items():
         if not isinstance(column, str):
             raise TypeError(f"collections[{name!r}] must be one vector column of the collection; got {column!r}")
-    nodes = _nodes(rdataframes)
+    nodes = nodes_of(rdataframes)
     columns = list(collections.values())
-    for column, ctype in zip(columns, _column_types(nodes, columns)):
+    for column, ctype in zip(columns, column_types(nodes, columns)):
         if not ctype.is_vector:
             raise TypeError(f"column {column!r} is a scalar ({ctype.cxx}); give a vector column of the collection")
     ml = _cxx.cxx_namespace(_cxx.LENGTHS_HEADER)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from ._collections import Collection, check_collections, parse_collections
-from ._errors import not_loaded, repeated, unknown_column
+from ._errors import not_loaded, repeated
+from ._frames import available_columns, column_types, nodes_of
 from ._normalization import check_normalize
-from ._types import ColumnType, normalize_dtype, parse_column_type, same_cxx_type
+from ._types import ColumnType, normalize_dtype
 
 #: RDataFrame hands all columns of an entry to one typed callable; beyond about 250 arguments the
 #: standard library's invocability checks exceed the compiler's template nesting limit.
@@ -129,47 +130,6 @@ class LoaderSpec:
         return self.types + [t for collection in self.collections for t in collection.types]
 
 
-def _nodes(rdataframes) -> list:
-    import ROOT
-
-    frames = list(rdataframes) if isinstance(rdataframes, (list, tuple)) else [rdataframes]
-    if not frames:
-        raise ValueError("rdataframes is empty; pass an RDataFrame or a list of them")
-    nodes = []
-    for i, frame in enumerate(frames):
-        try:
-            nodes.append(ROOT.RDF.AsRNode(frame))
-        except TypeError as error:
-            raise TypeError(f"rdataframes[{i}] is a {type(frame).__name__}, not an RDataFrame") from error
-    return nodes
-
-
-def available_columns(node) -> list[str]:
-    return [str(c) for c in node.GetColumnNames()]
-
-
-def _column_types(nodes: list, columns: list[str], option: str = "") -> list[ColumnType]:
-    """The type of each column, the same in every dataframe; ``option`` is the argument naming them."""
-    available = [available_columns(node) for node in nodes]
-    types = []
-    for column in columns:
-        for i, names in enumerate(available):
-            if column not in names:
-                where = f"rdataframes[{i}]: " if i else ""
-                error = unknown_column(column, names, option)
-                raise type(error)(where + str(error))
-        cxx = str(nodes[0].GetColumnType(column))
-        for i, node in enumerate(nodes[1:], start=1):
-            other = str(node.GetColumnType(column))
-            if same_cxx_type(other) != same_cxx_type(cxx):
-                raise TypeError(
-                    f"column {column!r} has type {cxx} in rdataframes[0] but {other} in rdataframes[{i}]; "
-                    "all dataframes must have the same column types"
-                )
-        types.append(parse_column_type(column, cxx))
-    return types
-
-
 def _rank_and_world_size(rank, world_size) -> tuple[int, int]:
     """Validated (rank, world_size); when neither is given, those of torch.distributed if it is initialised."""
     if rank is None and world_size is None:
@@ -233,14 +193,14 @@ def build_spec(
     if not isinstance(vec_padding, numbers.Real):
         raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
 
-    nodes = _nodes(rdataframes)
+    nodes = nodes_of(rdataframes)
     groups = parse_collections(collections, collections_layout, sort_by, dtypes)
     grouped = {c for group in groups for c in group.columns}
     available = available_columns(nodes[0])
     columns = _as_list(columns) or [c for c in available if c not in grouped]
     repeated("columns", columns)
-    types = _column_types(nodes, columns)
-    groups = tuple(replace(g, types=tuple(_column_types(nodes, list(g.columns), f"collections[{g.name!r}]")))
+    types = column_types(nodes, columns)
+    groups = tuple(replace(g, types=tuple(column_types(nodes, list(g.columns), f"collections[{g.name!r}]")))
                    for g in groups)
     check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
 
@@ -358,7 +318,7 @@ def _pack_wide_features(spec: LoaderSpec) -> LoaderSpec:
         spec,
         nodes=nodes,
         columns=columns,
-        types=_column_types(nodes, columns),
+        types=column_types(nodes, columns),
         max_vec_sizes={**spec.max_vec_sizes, **{name: len(members) for name, members in packed.items()}},
         # All features share one dtype.
         dtypes={**spec.dtypes, **{name: spec.dtype(spec.features[0]) for name in packed}},
@@ -508,7 +468,7 @@ def build_split(spec: LoaderSpec, test_size: Any, split_key: Any, n_folds: Any, 
         return SplitSpec(test_size=_fraction(test_size))
     if not isinstance(split_key, str):
         raise TypeError(f"split_key must be a column name; got {split_key!r}")
-    key_type = _column_types(spec.nodes, [split_key], "split_key")[0]
+    key_type = column_types(spec.nodes, [split_key], "split_key")[0]
     if key_type.is_vector or not key_type.element_dtype.startswith(("int", "uint")):
         raise TypeError(
             f"split_key {split_key!r} has type {key_type.cxx}, but a split key must be an integer column; "
