@@ -45,7 +45,7 @@ def _stop_all() -> None:
 
 
 class EpochSuperseded(RuntimeError):
-    """An iteration was abandoned because another one started on the same loader, or a state was loaded."""
+    """An iteration was abandoned because a state was loaded into its loader, or its seed, epoch or worker set."""
 
 
 class _Position:
