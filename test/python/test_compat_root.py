@@ -174,8 +174,13 @@ def test_unshuffled_tchain_of_two_files_reads_in_file_order(files):
 @pytest.mark.parametrize("seed", [7, 42, 0])
 def test_unshuffled_split_train_is_head_validation_is_tail_whatever_the_seed(files, seed):
     """ROOT: one cut, train = the first N - int(test_size*N) entries in file order, validation the rest."""
+    _unshuffled_split_is_head_and_tail(files, set_seed=seed)
+
+
+def _unshuffled_split_is_head_and_tail(files, **kwargs):
+    """One dataframe over two files (15 entries), test_size 0.4: train entries 0-8, validation 9-14, in order."""
     root, ours = both(lambda: frame(files["a9"], files["b6"]), batch_size=4, target="label", shuffle=False,
-                      drop_remainder=False, set_seed=seed)
+                      drop_remainder=False, **kwargs)
     root_train, root_val = root.train_test_split(0.4)
     our_train, our_val = ours.train_test_split(0.4)
     rt, rv = numpy_epoch(root_train), numpy_epoch(root_val)
@@ -210,7 +215,12 @@ def test_seeded_shuffle_is_reproducible_and_a_permutation(files):
 def test_shuffled_split_sizes_and_disjointness(files):
     """Shuffled, both splits are disjoint, cover the dataset, and have ROOT's sizes (here every
     cluster of 8 gives 6 to training and 2 to validation in ROOT, so the fractions are exact)."""
-    root, ours = both(lambda: frame(files["s64"]), batch_size=5, target="label", set_seed=3, drop_remainder=False)
+    _shuffled_split_has_roots_sizes(files, set_seed=3)
+
+
+def _shuffled_split_has_roots_sizes(files, **kwargs):
+    """64 entries, test_size 0.25, batches of 5: disjoint splits of 48 and 16 entries in both loaders."""
+    root, ours = both(lambda: frame(files["s64"]), batch_size=5, target="label", drop_remainder=False, **kwargs)
     splits = {"ROOT": root.train_test_split(0.25), "ours": ours.train_test_split(0.25)}
     seen = {}
     for name, (train, val) in splits.items():
@@ -226,16 +236,7 @@ def test_shuffled_split_sizes_and_disjointness(files):
 # --- load_eager -------------------------------------------------------------------------------------
 
 def test_load_eager_unshuffled_split_matches(files):
-    root, ours = both(lambda: frame(files["a9"], files["b6"]), batch_size=4, target="label", shuffle=False,
-                      drop_remainder=False, load_eager=True)
-    root_train, root_val = root.train_test_split(0.4)
-    our_train, our_val = ours.train_test_split(0.4)
-    rt, rv = numpy_epoch(root_train), numpy_epoch(root_val)
-    assert (indices(rt), indices(rv)) == (list(range(9)), list(range(9, 15)))
-    assert_same_epoch(rt, numpy_epoch(our_train), "train")
-    assert_same_epoch(rv, numpy_epoch(our_val), "validation")
-    assert_same_sizes(root_train, our_train, "train")
-    assert_same_sizes(root_val, our_val, "validation")
+    _unshuffled_split_is_head_and_tail(files, load_eager=True)
 
 
 def test_load_eager_and_lazy_give_the_same_unshuffled_batches(files):
@@ -253,17 +254,7 @@ def test_load_eager_and_lazy_give_the_same_unshuffled_batches(files):
 
 
 def test_load_eager_shuffled_split_sizes(files):
-    root, ours = both(lambda: frame(files["s64"]), batch_size=5, target="label", set_seed=5, load_eager=True,
-                      drop_remainder=False)
-    splits = {"ROOT": root.train_test_split(0.25), "ours": ours.train_test_split(0.25)}
-    seen = {}
-    for name, (train, val) in splits.items():
-        t, v = indices(numpy_epoch(train)), indices(numpy_epoch(val))
-        assert sorted(t + v) == list(range(64)), name
-        seen[name] = (len(t), len(v), train.num_batches, train.last_batch_no_of_rows,
-                      val.num_batches, val.last_batch_no_of_rows)
-    assert seen["ROOT"] == (48, 16, 10, 3, 4, 1)
-    assert seen["ours"] == seen["ROOT"]
+    _shuffled_split_has_roots_sizes(files, set_seed=5, load_eager=True)
 
 
 # --- lists of dataframes ----------------------------------------------------------------------------

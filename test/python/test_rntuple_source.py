@@ -419,11 +419,16 @@ def test_a_validation_split_of_several_files_is_read_from_pages_and_covers_every
         x, y = _epoch_rows(split)
         _assert_read_from_pages(split, entries)
         rows.append(np.hstack([x, y.reshape(len(y), -1)]))
+    _assert_rows_are_the_entries(rows, nano_values)
+
+
+def _assert_rows_are_the_entries(rows: list[np.ndarray], values: dict) -> None:
+    """The delivered rows (features then label), sorted by idx, are the NanoAOD columns' values, padded."""
     rows = np.concatenate(rows)
     rows = rows[np.argsort(rows[:, 0], kind="stable")]
     features = [c for c in NANO_COLUMNS if c != "label"]
-    expected = np.hstack([_reference_matrix(nano_values, features, NANO_SIZES_MAX, PADDING),
-                          nano_values["label"].astype(np.float32)[:, None]])
+    expected = np.hstack([_reference_matrix(values, features, NANO_SIZES_MAX, PADDING),
+                          values["label"].astype(np.float32)[:, None]])
     np.testing.assert_array_equal(rows, expected)
 
 
@@ -443,12 +448,7 @@ def test_filtered_files_read_from_pages_equal_rdataframe_and_the_event_loop(nano
         assert split_pages.stats()["entries_from_sources"] == split_pages.num_entries == split_pages.stats()["entries"] > 0
         assert split_loop.stats()["entries_from_sources"] == 0
         rows += [np.hstack([x, y.reshape(len(y), -1)]) for x, y in batches]
-    rows = np.concatenate(rows)
-    rows = rows[np.argsort(rows[:, 0], kind="stable")]
-    features = [c for c in NANO_COLUMNS if c != "label"]
-    expected = np.hstack([_reference_matrix(values, features, NANO_SIZES_MAX, PADDING),
-                          values["label"].astype(np.float32)[:, None]])
-    np.testing.assert_array_equal(rows, expected)
+    _assert_rows_are_the_entries(rows, values)
 
 
 def test_a_filter_that_passes_nothing_gives_empty_epochs_and_a_warning(nano_files):
