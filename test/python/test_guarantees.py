@@ -72,17 +72,23 @@ def test_the_drawn_split_moves_with_the_seed_across_all_clusters(clustered_file)
     assert len(chosen) >= 4, chosen
 
 
-def test_a_dataset_that_shrinks_after_counting_raises_instead_of_a_short_epoch(clustered_file):
-    """The README's 'changed input' row: the filter passes 1000 entries when the loader counts them, then
-    500. The event loop (read_threads=0) runs the filter again in the epoch, which must raise, promptly."""
+@pytest.mark.parametrize("counted, read", [
+    ("idx < 1000", "idx < 500"),
+    # more entries pass inside the ranges the counting loop recorded: none may be cut silently to the count
+    ("idx % 2 == 0", "idx % 1 == 0"),
+], ids=["shrinks", "grows"])
+def test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch(clustered_file, counted, read):
+    """The README's 'changed input' row: the filter passes one set of entries when the loader counts them,
+    another in the epoch. The event loop (read_threads=0) runs the filter again in the epoch, which must
+    raise, promptly, rather than deliver an epoch short of entries or one cut to the count."""
     ROOT.gInterpreter.Declare("#ifndef RDL_GUARANTEES_CUT\n#define RDL_GUARANTEES_CUT\n"
-                              "namespace rdl_guarantees { int cut = 0; }\n#endif")
-    ROOT.rdl_guarantees.cut = 1000
-    df = ROOT.RDataFrame("tree", clustered_file).Filter("idx < rdl_guarantees::cut")
-    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["idx"], dtypes={"idx": "int64"}, read_threads=0,
-                                 drop_remainder=False, set_seed=1)
-    assert loader.num_entries == 1000
-    ROOT.rdl_guarantees.cut = 500
+                              "namespace rdl_guarantees { bool counting = true; }\n#endif")
+    ROOT.rdl_guarantees.counting = True
+    df = ROOT.RDataFrame("tree", clustered_file).Filter(f"rdl_guarantees::counting ? ({counted}) : ({read})")
+    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["idx"], dtypes={"idx": "int64"},
+                                 read_threads=0, drop_remainder=False, set_seed=1)
+    assert loader.num_entries == (1000 if "1000" in counted else 500)
+    ROOT.rdl_guarantees.counting = False
     outcome: dict = {}
 
     def consume() -> None:
@@ -98,8 +104,8 @@ def test_a_dataset_that_shrinks_after_counting_raises_instead_of_a_short_epoch(c
     if consumer.is_alive():
         loader.close()
         consumer.join(timeout=30)
-        pytest.fail("an epoch over a dataset that shrank neither raised nor ended within 30 s")
-    assert "did the input files change?" in outcome.get("error", ""), outcome
+        pytest.fail("an epoch over a dataset that changed neither raised nor ended within 30 s")
+    assert "did the input files change" in outcome.get("error", ""), outcome
 
 
 @pytest.mark.parametrize("output", ["numpy", pytest.param("torch", marks=pytest.mark.torch)])

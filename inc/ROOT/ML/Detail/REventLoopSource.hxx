@@ -113,6 +113,7 @@ class REventLoopReader final : public RSourceReader {
       {
       }
       std::uint64_t GetNumKept() const { return fSeen > fSkip ? std::min(fSeen, fEnd) - fSkip : 0; }
+      std::uint64_t GetNumSeen() const { return fSeen; }
       void operator()(const Columns &...values)
       {
          const auto index = fSeen++;
@@ -143,16 +144,26 @@ public:
          fChunks[c].Clear(vector[c], sizes[c]);
       // The loop's range: narrowed to the entries asked where the plan can tell their source entries.
       std::uint64_t begin = unit.fLoopBegin, end = unit.fLoopEnd, skip = first;
-      if (!unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || mask.IsRecorded())) {
+      const bool narrowed = !unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || mask.IsRecorded());
+      if (narrowed) {
          begin = unit.fBegin + (unit.fFiltered ? mask.Select(first) : first);
          end = unit.fFiltered ? unit.fBegin + mask.Select(first + count - 1) + 1 : begin + count;
          skip = 0;
       }
-      RCollect collect(*this, skip, count, unit.fWholeLoop);
+      // The loop of the unit's last entries runs to its end, so that a filter passing more entries than
+      // were counted is seen rather than cut to the count.
+      const bool last = first + count >= unit.fCount;
+      RCollect collect(*this, skip, count, unit.fWholeLoop && !last);
       try {
          fLoops.Run(unit, begin, end, collect);
       } catch (const RStopRequest &) {
       }
+      const auto expected = narrowed ? count : unit.fCount;
+      if ((narrowed || last) && collect.GetNumSeen() > expected)
+         throw std::runtime_error("its filters passed " + std::to_string(collect.GetNumSeen() - expected) +
+                                  " more entries than were counted when the loader was created; did the input "
+                                  "files change, or does a Filter depend on more than the entry (a counter, a "
+                                  "random number)?");
       return collect.GetNumKept();
    }
 };
