@@ -99,7 +99,18 @@ MUTANTS = (
         "inc/ROOT/ML/Detail/REpochProducer.hxx",
         "if (read == 0)",
         "if (read == 0 && false)",
-        (TESTS + "test_guarantees.py::test_a_dataset_that_shrinks_after_counting_raises_instead_of_a_short_epoch",),
+        (TESTS + "test_guarantees.py::test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch"
+         "[shrinks]",),
+    ),
+    Mutant(
+        "surplus-cut-silently",
+        "a filter that passes more entries than were counted raises RuntimeError ('did the input files "
+        "change?') instead of an epoch cut to the count",
+        "inc/ROOT/ML/Detail/REventLoopSource.hxx",
+        "if ((narrowed || last) && collect.GetNumSeen() > expected)",
+        "if (false)",
+        (TESTS + "test_guarantees.py::test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch"
+         "[grows]",),
     ),
     Mutant(
         "single-stream",
