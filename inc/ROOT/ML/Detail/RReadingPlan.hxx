@@ -132,7 +132,7 @@ class RReadingPlan {
          return;
       }
       const std::size_t first = fUnits.size();
-      for (const auto &cluster : ClusterBoundaries(node)) {
+      for (const auto &cluster : ReadableClusterBoundaries(index, node)) {
          if (cluster.second <= cluster.first)
             continue;
          RReadingUnit unit;
@@ -156,6 +156,21 @@ class RReadingPlan {
       }
       if (filtered)
          CountPassing(node, first, listed ? &*listed : nullptr);
+   }
+
+   /// ClusterBoundaries, with a missing file or tree (which ROOT reports from an internal function) named
+   /// as a problem of the loader's input `index`.
+   template <typename Node>
+   std::vector<std::pair<std::uint64_t, std::uint64_t>> ReadableClusterBoundaries(std::size_t index, Node &node) const
+   {
+      try {
+         return ClusterBoundaries(node);
+      } catch (const std::exception &error) {
+         const auto input = index < fFirstValidationDataFrame ? index : index - fFirstValidationDataFrame;
+         throw std::invalid_argument("ROOT::ML::RDataLoader: the files of dataframe " + std::to_string(input) +
+                                     " cannot be read (" + error.what() +
+                                     "); check that every file exists and holds the tree or RNTuple");
+      }
    }
 
    /// The clusters of a dataframe's TTree, TChain or RNTuple, in the files' numbering. ROOT's own listing
