@@ -21,6 +21,25 @@ def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="run long versions of the soak tests")
 
 
+#: The frameworks and tools some tests import, skipping without them. test/run.sh installs them all and sets
+#: RDATALOADER_TEST_ALL, so that a broken installation fails the suite instead of skipping its tests.
+OPTIONAL_TEST_MODULES = ("torch", "tensorflow", "keras", "jax", "lightning", "psutil", "uproot", "hypothesis")
+
+
+def pytest_sessionstart(session):
+    if not os.environ.get("RDATALOADER_TEST_ALL"):
+        return
+    missing = []
+    for module in OPTIONAL_TEST_MODULES:
+        try:
+            __import__(module)
+        except ImportError as error:
+            missing.append(f"{module} ({error})")
+    if missing:
+        raise pytest.UsageError(f"RDATALOADER_TEST_ALL is set, but these test dependencies do not import: "
+                                f"{'; '.join(missing)}. Install them with: pip install -c constraints.txt '.[test]'")
+
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
