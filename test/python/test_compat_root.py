@@ -583,7 +583,8 @@ def test_switching_between_train_and_validation_within_an_epoch(files, eager):
 # and every minority entry; oversampling draws int(ratio * majority) minority entries and keeps every
 # majority entry. Unshuffled, ROOT takes the first majority entries (undersampling) or the minority
 # entries cyclically (oversampling), and puts [majority sample, minority] resp. [minority sample,
-# majority] one after the other. The target plays no part.
+# majority] one after the other. The target plays no part. (Ours does the same without load_eager, and
+# refuses anything but two dataframes: test_sampling.py.)
 
 def _sampling_pair(files, **kwargs):
     make = lambda: [frame(files["major"]), frame(files["minor"])]  # noqa: E731
