@@ -243,5 +243,5 @@ def test_undersampling_beyond_the_majority_needs_replacement(signal_and_backgrou
     loader = _by_dataframe(signal_and_background, sampling_type="undersampling", sampling_ratio=0.04)
     with pytest.raises(ValueError, match=r"keeps int\(120 / ratio\) = 3000 entries of the majority dataframe 1, "
                                          r"which has only 2400 in the training split; raise sampling_ratio to at "
-                                         r"least 0.05.*or draw with replacement"):
+                                         r"least 0.05, or draw with replacement"):
         loader.train_test_split(0.2)[0].num_batches

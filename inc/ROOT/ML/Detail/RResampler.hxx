@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -78,13 +79,16 @@ public:
       // The split's sizes are ROOT's: int() truncates, in double precision as ROOT computes them.
       if (sampling == ESampling::kUndersampling) {
          const auto kept = static_cast<std::uint64_t>(static_cast<double>(nMinor) / ratio);
-         if (kept > nMajor && !replacement)
-            throw std::invalid_argument(
-               where + "undersampling with sampling_ratio (fSamplingRatio) " + std::to_string(ratio) + " keeps int(" +
-               std::to_string(nMinor) + " / ratio) = " + std::to_string(kept) + " entries of the majority dataframe " +
-               std::to_string(major) + ", which has only " + std::to_string(nMajor) + " in the " + split +
-               " split; raise sampling_ratio to at least " + std::to_string(static_cast<double>(nMinor) / nMajor) +
-               ", or draw with replacement (fReplacement)");
+         if (kept > nMajor && !replacement) {
+            std::ostringstream message;
+            // Named as in Python too, where this is the only check of sampling_ratio that needs the data.
+            message << where << "undersampling with sampling_ratio (fSamplingRatio) " << ratio << " keeps int("
+                    << nMinor << " / ratio) = " << kept << " entries of the majority dataframe " << major
+                    << ", which has only " << nMajor << " in the " << split << " split; raise sampling_ratio to at least "
+                    << static_cast<double>(nMinor) / static_cast<double>(nMajor)
+                    << ", or draw with replacement (fReplacement)";
+            throw std::invalid_argument(message.str());
+         }
          plan.fClasses = {{major, {nMajor, kept}}, {minor, {nMinor, nMinor}}};
          plan.fDrawn = major;
       } else {
