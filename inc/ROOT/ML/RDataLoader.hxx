@@ -273,16 +273,17 @@ private:
       if (fOptions.fSampling == ESampling::kNone)
          return;
       if (fOptions.fResampleBy == ESampleBy::kTarget) {
-         fResampling[0] = Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
+         fResampling[0] =
+            Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
          return;
       }
       for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
          std::array<std::uint64_t, 2> entries{0, 0};
          for (const auto &slice : fPlan.GetSlices(split))
             entries[fPlan.GetUnit(slice.fUnit).fDataFrame % fNumInputs] += slice.fTake;
-         fResampling[static_cast<int>(split)] =
-            Detail::RResamplingPlan::ByDataFrame(entries, fOptions.fSampling, fOptions.fSamplingRatio,
-                                                 fOptions.fReplacement, split == ESplit::kTrain ? "training" : "validation");
+         const auto name = split == ESplit::kTrain ? "training" : "validation";
+         fResampling[static_cast<int>(split)] = Detail::RResamplingPlan::ByDataFrame(
+            entries, fOptions.fSampling, fOptions.fSamplingRatio, fOptions.fReplacement, name);
       }
    }
 

@@ -82,10 +82,11 @@ public:
          if (kept > nMajor && !replacement) {
             std::ostringstream message;
             // Named as in Python too, where this is the only check of sampling_ratio that needs the data.
+            const auto least = static_cast<double>(nMinor) / static_cast<double>(nMajor);
             message << where << "undersampling with sampling_ratio (fSamplingRatio) " << ratio << " keeps int("
                     << nMinor << " / ratio) = " << kept << " entries of the majority dataframe " << major
-                    << ", which has only " << nMajor << " in the " << split << " split; raise sampling_ratio to at least "
-                    << static_cast<double>(nMinor) / static_cast<double>(nMajor)
+                    << ", which has only " << nMajor << " in the " << split
+                    << " split; raise sampling_ratio to at least " << least
                     << ", or draw with replacement (fReplacement)";
             throw std::invalid_argument(message.str());
          }
@@ -117,8 +118,10 @@ public:
                                    std::size_t numInputs) const
    {
       std::vector<RUnitSlice> drawn, kept;
-      for (const auto &s : slices)
-         (static_cast<std::int64_t>(plan.GetUnit(s.fUnit).fDataFrame % numInputs) == *fDrawn ? drawn : kept).push_back(s);
+      for (const auto &s : slices) {
+         const auto dataFrame = static_cast<std::int64_t>(plan.GetUnit(s.fUnit).fDataFrame % numInputs);
+         (dataFrame == *fDrawn ? drawn : kept).push_back(s);
+      }
       const auto &[entries, delivered] = fClasses.at(*fDrawn);
       std::vector<RUnitSlice> order;
       for (std::uint64_t pass = 0; pass * entries < delivered; ++pass)
