@@ -195,8 +195,8 @@ def test_by_dataframe_both_splits_get_their_planned_sizes_every_epoch(signal_and
             # the dataframe not drawn from delivers each of its entries once
             kept = idx[idx < 150] if sampling_type == "undersampling" else idx[idx >= 150]
             assert len(np.unique(kept)) == len(kept) == (n_signal if sampling_type == "undersampling" else n_background)
-        drawn, wanted = (background, n_background) if sampling_type == "undersampling" else (signal, n_signal)
-        if replacement or drawn % wanted:  # otherwise every epoch draws every entry equally often
+        delivered, available = (background, n_background) if sampling_type == "undersampling" else (signal, n_signal)
+        if replacement or delivered % available:  # otherwise every epoch delivers every entry equally often
             assert not np.array_equal(np.sort(both_epochs[0]), np.sort(both_epochs[1])), f"{name}: the same draw twice"
     assert set(np.concatenate(epochs[0]).tolist()).isdisjoint(np.concatenate(epochs[1]).tolist())
 
