@@ -73,6 +73,7 @@ class Engine:
             options.fSampling = getattr(ml.ESampling, _SAMPLING_KINDS[spec.sampling.kind])
             options.fSamplingRatio = spec.sampling.ratio
             options.fReplacement = spec.sampling.replacement
+            options.fResampleBy = ml.ESampleBy.kTarget if spec.sampling.by == "target" else ml.ESampleBy.kDataFrame
         options.fValidationSplit = split.test_size
         options.fSplitKey = split.key or ""
         options.fNumFolds = split.n_folds
@@ -208,9 +209,10 @@ class Engine:
         except Exception as error:
             raise translate_cxx_error(error) from error
 
-    def resampled_classes(self) -> dict[int, tuple[int, int]]:
-        """label -> (entries in the training split, entries delivered per epoch), when resampling."""
-        return {int(label): (int(n.first), int(n.second)) for label, n in self._cxx.GetResampledClasses()}
+    def resampled_classes(self, split: int) -> dict[int, tuple[int, int]]:
+        """label (or dataframe) -> (entries in ``split``, entries delivered per epoch), when resampling."""
+        return {int(label): (int(n.first), int(n.second))
+                for label, n in self._cxx.GetResampledClasses(self._splits[split])}
 
     def num_entries(self, split: int) -> int:
         return int(self._cxx.GetNumEntries(self._splits[split]))

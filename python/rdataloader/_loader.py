@@ -60,18 +60,23 @@ class RDataLoader:
     load_eager : bool
         Shuffle over the whole split at once (holds the whole split in memory).
     sampling_type : {"undersampling", "oversampling"}, optional
-        Resample the classes of the target (whole-number labels, any number of classes and
-        dataframes) in every training epoch, while streaming, drawn anew each epoch from the seed.
-        Undersampling cuts every class to at most (smallest class) / ``sampling_ratio`` entries;
-        oversampling repeats every class up to at least ``sampling_ratio`` x (largest class). Class
-        sizes are exact in every epoch. The validation split is not resampled. Not with
-        ``class_weights``, nor with ``world_size > 1``.
+        Resample in every epoch, while streaming (no ``load_eager`` needed), drawn anew each epoch
+        from the seed; what is balanced is ``resample_by``'s. As in ROOT's loader (the default),
+        ``rdataframes`` is two dataframes: the one with more entries is the majority (the second on a
+        tie), the other the minority, whatever the targets hold. Each dataframe is split first, then
+        each split is resampled on its own: undersampling keeps ``int(minority / sampling_ratio)``
+        majority entries and every minority entry; oversampling draws ``int(sampling_ratio x
+        majority)`` minority entries and keeps every majority entry. Unshuffled, an epoch delivers the
+        first majority entries (undersampling) or the minority entries over and over (oversampling),
+        then the other dataframe. Sizes are exact in every epoch. Not with ``class_weights``, nor with
+        ``world_size > 1``.
     sampling_ratio : float
-        Smallest over largest class after resampling, in (0, 1].
+        Minority over majority (smallest over largest class) after resampling, in (0, 1].
     replacement : bool
         Draw the kept or repeated entries independently (an entry may come several times, or not at
         all); by default undersampling keeps distinct entries and oversampling repeats every entry
-        floor or ceil(target / size) times.
+        floor or ceil(target / size) times. Undersampling dataframes to more majority entries than
+        there are needs it. Unshuffled epochs by dataframe are ROOT's whatever its value.
 
     Other Parameters
     ----------------
@@ -126,6 +131,13 @@ class RDataLoader:
         the baskets. Other dataframes (defined or vector columns, RNTuple, filters under implicit
         multi-threading) go through RDataFrame's event loop on the loading thread. ``0`` sends every
         dataframe through its event loop. The batches are the same either way.
+    resample_by : {"dataframe", "target"}
+        What ``sampling_type`` balances. ``"dataframe"`` (the default) is ROOT's meaning: two
+        dataframes, majority and minority, both splits resampled. ``"target"`` is this package's
+        extension: the classes of the single target (whole-number labels, any number of classes and
+        dataframes), each class cut to at most (smallest class) / ``sampling_ratio`` entries
+        (undersampling) or repeated up to at least ``sampling_ratio`` x (largest class)
+        (oversampling); the training split only, so that validation measures the true mixture.
 
     Examples
     --------
@@ -178,6 +190,7 @@ class RDataLoader:
         world_size: int | None = None,
         read_threads: int = 2,
         cache_dir: str | os.PathLike | None = None,
+        resample_by: str = "dataframe",
     ) -> None:
         self._spec: LoaderSpec = build_spec(
             rdataframes,
@@ -205,6 +218,7 @@ class RDataLoader:
             replacement,
             read_threads,
             cache_dir,
+            resample_by,
         )
         self._engine: Engine | None = None
         self._split = _TRAIN
@@ -365,9 +379,10 @@ class RDataLoader:
 
     @property
     def resampled_classes(self) -> dict[int, tuple[int, int]]:
-        """With ``sampling_type``: for each class label, its entries in the training split and the
-        entries of it that every training epoch delivers."""
-        return self._ensure_engine().resampled_classes()
+        """With ``sampling_type``: for each dataframe (0 or 1; with ``resample_by="target"``, each class
+        label), its entries in this split and the entries of it that every epoch of this split
+        delivers. Empty for a split that is not resampled (validation, by target)."""
+        return self._ensure_engine().resampled_classes(self._split)
 
     @property
     def class_weights(self) -> dict[int, float] | None:

@@ -54,13 +54,19 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     return [str(v) for v in value]
 
 
+#: What resampling balances (``resample_by=``): ROOT's two dataframes, or the classes of the target.
+RESAMPLE_BY = ("dataframe", "target")
+
+
 @dataclass(frozen=True)
 class Sampling:
-    """Resampling of the training split's classes in every epoch (``sampling_type=``)."""
+    """Resampling in every epoch (``sampling_type=``): of the two dataframes, both splits, or of the
+    classes of the target, the training split only (``by``)."""
 
     kind: str  # "undersampling" or "oversampling"
     ratio: float
     replacement: bool
+    by: str = "dataframe"  # one of RESAMPLE_BY
 
 
 @dataclass
@@ -173,6 +179,7 @@ def build_spec(
     replacement=False,
     read_threads=2,
     cache_dir=None,
+    resample_by="dataframe",
 ) -> LoaderSpec:
     batch_size = _positive_int("batch_size", batch_size)
     if isinstance(read_threads, bool) or not isinstance(read_threads, numbers.Integral) or read_threads < 0:
@@ -262,8 +269,8 @@ def build_spec(
         rank=rank,
         world_size=world_size,
         collections=groups,
-        sampling=_sampling(sampling_type, sampling_ratio, replacement, targets, max_vec_sizes, class_weights,
-                           world_size),
+        sampling=_sampling(sampling_type, sampling_ratio, replacement, resample_by, len(nodes), targets,
+                           max_vec_sizes, class_weights, world_size),
         read_threads=int(read_threads),
         global_shuffle=shuffle == "global",
         cache_dir=_cache_dir(cache_dir, shuffle),
@@ -388,19 +395,30 @@ def _needs_class_label(what: str, targets: list[str], max_vec_sizes: dict) -> No
         raise ValueError(f"{what} needs exactly one scalar target column holding class labels")
 
 
-def _sampling(sampling_type, sampling_ratio, replacement, targets: list[str], max_vec_sizes: dict,
-              class_weights, world_size: int) -> Sampling | None:
+def _sampling(sampling_type, sampling_ratio, replacement, resample_by, num_dataframes: int, targets: list[str],
+              max_vec_sizes: dict, class_weights, world_size: int) -> Sampling | None:
+    if resample_by not in RESAMPLE_BY:
+        raise ValueError(f"resample_by must be 'dataframe' (ROOT's two dataframes, majority and minority) or "
+                         f"'target' (the classes of the target); got {resample_by!r}")
     if sampling_type in ("", None):
-        if sampling_ratio != 1.0 or replacement:
-            raise ValueError("sampling_ratio and replacement need sampling_type='undersampling' or 'oversampling'")
+        if sampling_ratio != 1.0 or replacement or resample_by != "dataframe":
+            raise ValueError("sampling_ratio, replacement and resample_by need sampling_type='undersampling' or "
+                             "'oversampling'")
         return None
     if sampling_type not in ("undersampling", "oversampling"):
         raise ValueError(f"sampling_type must be 'undersampling' or 'oversampling'; got {sampling_type!r}")
     if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, numbers.Real) or not 0 < sampling_ratio <= 1:
         raise ValueError(
-            f"sampling_ratio (smallest over largest class after resampling) must be in (0, 1]; got {sampling_ratio!r}"
+            f"sampling_ratio (minority over majority after resampling) must be in (0, 1]; got {sampling_ratio!r}"
         )
-    _needs_class_label("sampling_type", targets, max_vec_sizes)
+    if resample_by == "target":
+        _needs_class_label("sampling_type with resample_by='target'", targets, max_vec_sizes)
+    elif num_dataframes != 2:
+        raise ValueError(
+            f"sampling_type resamples two dataframes, the majority and the minority (as ROOT's loader does); got "
+            f"{num_dataframes} dataframe{'s' if num_dataframes != 1 else ''}: pass [majority_df, minority_df], or "
+            "resample_by='target' to resample the classes of the target"
+        )
     if class_weights is not None:
         raise ValueError("choose either sampling_type (resampling) or class_weights (weighting), not both")
     if world_size > 1:
@@ -408,7 +426,7 @@ def _sampling(sampling_type, sampling_ratio, replacement, targets: list[str], ma
             "sampling_type is not available with world_size > 1: every rank's shard holds other classes in each "
             "epoch, so resampled shards would differ in size; use class_weights='balanced' for distributed training"
         )
-    return Sampling(sampling_type, float(sampling_ratio), _flag("replacement", replacement))
+    return Sampling(sampling_type, float(sampling_ratio), _flag("replacement", replacement), resample_by)
 
 
 def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> str | dict[int, float] | None:

@@ -1,5 +1,6 @@
 /// \file SamplingTests.cxx
 /// \brief Resampling towards balanced classes while streaming: exact class sizes, fresh draws each epoch.
+/// (By target; resampling by dataframe, ROOT's meaning, is compared with ROOT's loader in test_compat_root.py.)
 
 #include "RTestSupport.hxx"
 
@@ -37,6 +38,7 @@ ROOT::ML::RDataLoaderOptions SamplingOptions(ESampling sampling, double ratio, b
    options.fValidationSplit = 0.2;
    options.fSeed = 77;
    options.fSampling = sampling;
+   options.fResampleBy = ROOT::ML::ESampleBy::kTarget;
    options.fSamplingRatio = ratio;
    options.fReplacement = replacement;
    return options;
@@ -206,4 +208,8 @@ void InvalidResamplingIsRejected()
    RDL_CHECK_THROWS(RClassLoader(df.Filter([](int c) { return c == 0; }, {"cls"}), {"idx", "cls"},
                                  SamplingOptions(ESampling::kOversampling, 1., false)),
                     std::invalid_argument, "at least two classes");
+   auto byDataFrame = SamplingOptions(ESampling::kUndersampling, 1., false);
+   byDataFrame.fResampleBy = ROOT::ML::ESampleBy::kDataFrame;
+   RDL_CHECK_THROWS(RClassLoader(df, {"idx", "cls"}, byDataFrame), std::invalid_argument,
+                    "needs exactly two dataframes, the majority and the minority; got 1");
 }

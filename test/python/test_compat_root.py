@@ -583,16 +583,12 @@ def test_switching_between_train_and_validation_within_an_epoch(files, eager):
 # and every minority entry; oversampling draws int(ratio * majority) minority entries and keeps every
 # majority entry. Unshuffled, ROOT takes the first majority entries (undersampling) or the minority
 # entries cyclically (oversampling), and puts [majority sample, minority] resp. [minority sample,
-# majority] one after the other. The target plays no part.
+# majority] one after the other. The target plays no part. (Ours does the same without load_eager, and
+# refuses anything but two dataframes: test_sampling.py.)
 
 def _sampling_pair(files, **kwargs):
     make = lambda: [frame(files["major"]), frame(files["minor"])]  # noqa: E731
     return both(make, batch_size=5, target="label", load_eager=True, **kwargs)
-
-
-#: ROOT 6.40 resamples dataframes (majority and minority) in its own order; ours resamples the classes of the
-#: target (issue #30, item 3, open). These tests are ROOT's behaviour, the specification of that work.
-RESAMPLES_DATAFRAMES = pytest.mark.xfail(strict=True, reason="issue #30: ROOT's dataframe resampling is not built yet")
 
 
 def _composition(epoch) -> tuple[int, int]:
@@ -600,7 +596,6 @@ def _composition(epoch) -> tuple[int, int]:
     return sum(i < 100 for i in idx), sum(i >= 100 for i in idx)
 
 
-@RESAMPLES_DATAFRAMES
 def test_undersampling_unshuffled_batches(files):
     root, ours = _sampling_pair(files, shuffle=False, drop_remainder=False, sampling_type="undersampling",
                                 sampling_ratio=0.5)
@@ -618,7 +613,6 @@ def test_undersampling_unshuffled_batches(files):
     assert_same_sizes(root_val, our_val, "validation")
 
 
-@RESAMPLES_DATAFRAMES
 def test_oversampling_unshuffled_batches(files):
     root, ours = _sampling_pair(files, shuffle=False, drop_remainder=False, sampling_type="oversampling",
                                 sampling_ratio=0.5)
@@ -637,7 +631,6 @@ def test_oversampling_unshuffled_batches(files):
     assert_same_sizes(root_val, our_val, "validation")
 
 
-@RESAMPLES_DATAFRAMES
 def test_resampling_majority_is_the_larger_dataframe_whatever_the_order(files):
     """The list may give the minority first: ROOT decides by size."""
     make = lambda: [frame(files["minor"]), frame(files["major"])]  # noqa: E731
@@ -649,7 +642,6 @@ def test_resampling_majority_is_the_larger_dataframe_whatever_the_order(files):
     assert_same_sizes(root, ours)
 
 
-@RESAMPLES_DATAFRAMES
 @pytest.mark.parametrize("target", ["x", ["label", "x"]], ids=["regression_target", "two_targets"])
 def test_resampling_ignores_the_target_values(files, target):
     """ROOT resamples dataframes, not classes: a regression target (x) or several targets resample
@@ -664,11 +656,11 @@ def test_resampling_ignores_the_target_values(files, target):
 
 @pytest.mark.parametrize("sampling_type, ratio, replacement, expected", [
     # (majority, minority) entries per epoch, training then validation, for 32/8 and 8/2 entries
-    pytest.param("undersampling", 0.5, False, ((16, 8), (4, 2)), marks=RESAMPLES_DATAFRAMES),
-    pytest.param("undersampling", 1.0, False, ((8, 8), (2, 2)), marks=RESAMPLES_DATAFRAMES),
+    ("undersampling", 0.5, False, ((16, 8), (4, 2))),
+    ("undersampling", 1.0, False, ((8, 8), (2, 2))),
     # more than the majority: needs replacement
-    pytest.param("undersampling", 0.125, True, ((64, 8), (16, 2)), marks=RESAMPLES_DATAFRAMES),
-    pytest.param("oversampling", 1.0, False, ((32, 32), (8, 8)), marks=RESAMPLES_DATAFRAMES),
+    ("undersampling", 0.125, True, ((64, 8), (16, 2))),
+    ("oversampling", 1.0, False, ((32, 32), (8, 8))),
     ("oversampling", 0.25, False, ((32, 8), (8, 2))),
 ])
 def test_resampling_shuffled_composition_and_sizes(files, sampling_type, ratio, replacement, expected):
@@ -687,7 +679,6 @@ def test_resampling_shuffled_composition_and_sizes(files, sampling_type, ratio, 
     assert seen["ours"] == seen["ROOT"]
 
 
-@RESAMPLES_DATAFRAMES
 def test_undersampling_ratio_too_low_without_replacement_raises(files):
     """int(8 / 0.125) = 64 majority entries are wanted, 32 exist: ROOT refuses without replacement
     (with cppyy's std::invalid_argument, which is no ValueError; ours raises a ValueError)."""

@@ -151,6 +151,8 @@ def cases(draw):
     case["class_weights"] = chosen["class_weights"] if keep_weights else None
     sampling = chosen["sampling_type"] if keep_sampling else ""
     case["sampling_type"] = sampling
+    if sampling:
+        case["resample_by"] = "target"  # the class labels, which any of the frames hold (not ROOT's two dataframes)
     if sampling or not fix("sampling_ratio") or not fix("replacement"):
         case["sampling_ratio"] = chosen["sampling_ratio"]
         case["replacement"] = chosen["replacement"]
@@ -245,7 +247,7 @@ def expected_indices(case):
 
 LOADER_KEYS = ["batch_size", "batches_in_memory", "columns", "max_vec_sizes", "vec_padding", "target", "weights",
                "shuffle", "drop_remainder", "set_seed", "load_eager", "sampling_type", "sampling_ratio",
-               "replacement", "dtypes", "normalize", "class_weights", "read_threads"]
+               "replacement", "dtypes", "normalize", "class_weights", "read_threads", "resample_by"]
 
 
 class Raised(Exception):

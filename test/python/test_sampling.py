@@ -1,4 +1,6 @@
-"""Class balance by resampling while streaming: exact class sizes per epoch, fresh draws, any classes."""
+"""Resampling while streaming: exact sizes per epoch, fresh draws. By target (``resample_by="target"``):
+the classes of the label, any number of them; by dataframe (the default, ROOT's meaning): the two
+dataframes, both splits. (test_compat_root.py compares the dataframe mode with ROOT's loader.)"""
 
 from __future__ import annotations
 
@@ -20,7 +22,10 @@ def signal_and_background(tmp_path_factory) -> list:
 
 
 def _loader(paths, **kwargs):
+    """Signal and background resampled by their label, unless the test says otherwise."""
     kwargs.setdefault("set_seed", 5)
+    if kwargs.get("sampling_type"):
+        kwargs.setdefault("resample_by", "target")
     return ROOT.ML.RDataLoader([ROOT.RDataFrame("tree", p) for p in paths], batch_size=64,
                                columns=["idx", "label"], target="label", dtypes={"idx": "int64", "label": "int64"},
                                drop_remainder=False, **kwargs)
@@ -62,7 +67,7 @@ def test_oversampling_repeats_every_class_up_to_the_largest_across_dataframes(th
            for f in three_files]
     loader = ROOT.ML.RDataLoader(dfs, batch_size=50, columns=["idx", "label"], target="label",
                                  dtypes={"idx": "int64", "label": "int64"}, drop_remainder=False,
-                                 sampling_type="oversampling", sampling_ratio=1.0, set_seed=2)
+                                 sampling_type="oversampling", sampling_ratio=1.0, resample_by="target", set_seed=2)
     idx, labels = _epoch(loader.as_numpy())
     class_of = np.array([0, 0, 0, 0, 1, 1, 2])[np.arange(1000) % 7]
     sizes = np.bincount(class_of)
@@ -109,7 +114,7 @@ def test_resampled_loader_feeds_torch_training(signal_and_background):
     ({"sampling_type": "downsampling"}, ValueError, r"sampling_type must be 'undersampling' or 'oversampling'"),
     ({"sampling_type": "oversampling", "sampling_ratio": 0}, ValueError, r"sampling_ratio .* must be in \(0, 1\]"),
     ({"sampling_type": "oversampling", "sampling_ratio": 1.5}, ValueError, r"must be in \(0, 1\]"),
-    ({"sampling_ratio": 0.5}, ValueError, r"sampling_ratio and replacement need sampling_type"),
+    ({"sampling_ratio": 0.5}, ValueError, r"sampling_ratio, replacement and resample_by need sampling_type"),
     ({"sampling_type": "undersampling", "class_weights": "balanced"}, ValueError, r"either sampling_type .* not both"),
     ({"sampling_type": "undersampling", "rank": 0, "world_size": 2}, ValueError,
      r"not available with world_size > 1.*class_weights='balanced'"),
@@ -125,10 +130,12 @@ def test_resampling_needs_two_classes_and_a_class_label(signal_and_background):
         _loader(signal_and_background[:1], sampling_type="undersampling").as_numpy()
     empty = ROOT.RDataFrame("tree", signal_and_background[0]).Filter("x < -1e9")
     with pytest.raises(ValueError, match=r"training split, which has no entries \(after filters\)"):
-        ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", sampling_type="undersampling").num_batches
+        ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", sampling_type="undersampling",
+                            resample_by="target").num_batches
     df = ROOT.RDataFrame("tree", signal_and_background[0])
-    with pytest.raises(ValueError, match="sampling_type needs exactly one scalar target column"):
-        ROOT.ML.RDataLoader(df, columns=["x", "y", "label"], target=["y", "label"], sampling_type="oversampling")
+    with pytest.raises(ValueError, match="resample_by='target' needs exactly one scalar target column"):
+        ROOT.ML.RDataLoader(df, columns=["x", "y", "label"], target=["y", "label"], sampling_type="oversampling",
+                            resample_by="target")
 
 
 def test_resampled_run_resumes_and_refuses_a_loader_resampled_otherwise(signal_and_background):
@@ -149,3 +156,92 @@ def test_resampled_run_resumes_and_refuses_a_loader_resampled_otherwise(signal_a
 
     with pytest.raises(ValueError, match=r"sampling=\{'kind': 'undersampling'.*\} in the state but None"):
         _loader(signal_and_background).load_state_dict(state)
+
+
+# --- by dataframe (the default): ROOT's two dataframes, majority and minority, both splits -------------
+
+def _by_dataframe(paths, **kwargs):
+    kwargs.setdefault("set_seed", 5)
+    return ROOT.ML.RDataLoader([ROOT.RDataFrame("tree", p) for p in paths], batch_size=64, columns=["idx", "x"],
+                               target="x", dtypes={"idx": "int64"}, drop_remainder=False, **kwargs)
+
+
+def _idx_epoch(batches) -> np.ndarray:
+    return np.concatenate([np.asarray(x)[:, 0].copy() for x, _ in batches])
+
+
+@pytest.mark.parametrize("sampling_type, ratio, replacement, planned", [
+    # (signal, background) per epoch, training then validation; signal 120 + 30, background 2400 + 600
+    ("undersampling", 0.5, False, ((120, 240), (30, 60))),
+    ("undersampling", 0.02, True, ((120, 6000), (30, 1500))),
+    ("oversampling", 0.5, False, ((1200, 2400), (300, 600))),
+    ("oversampling", 0.5, True, ((1200, 2400), (300, 600))),
+])
+def test_by_dataframe_both_splits_get_their_planned_sizes_every_epoch(signal_and_background, sampling_type, ratio,
+                                                                     replacement, planned):
+    """The minority is given first: the larger dataframe is the majority. A regression target (x) is no
+    obstacle. Each split keeps to its own entries, and is drawn anew every epoch."""
+    train, val = _by_dataframe(signal_and_background, sampling_type=sampling_type, sampling_ratio=ratio,
+                               replacement=replacement).train_test_split(0.2)
+    entries = ((120, 2400), (30, 600))
+    for split, (signal, background), (n_signal, n_background) in zip((train, val), planned, entries):
+        assert split.resampled_classes == {0: (n_signal, signal), 1: (n_background, background)}
+        assert split.num_entries == signal + background
+    epochs = [[_idx_epoch(split.as_numpy()) for _ in range(2)] for split in (train, val)]
+    for name, both_epochs, (signal, background), (n_signal, n_background) in zip(("train", "val"), epochs, planned,
+                                                                                entries):
+        for idx in both_epochs:
+            assert ((idx < 150).sum(), (idx >= 150).sum()) == (signal, background), name
+            # the dataframe not drawn from delivers each of its entries once
+            kept = idx[idx < 150] if sampling_type == "undersampling" else idx[idx >= 150]
+            assert len(np.unique(kept)) == len(kept) == (n_signal if sampling_type == "undersampling" else n_background)
+        delivered, available = (background, n_background) if sampling_type == "undersampling" else (signal, n_signal)
+        if replacement or delivered % available:  # otherwise every epoch delivers every entry equally often
+            assert not np.array_equal(np.sort(both_epochs[0]), np.sort(both_epochs[1])), f"{name}: the same draw twice"
+    assert set(np.concatenate(epochs[0]).tolist()).isdisjoint(np.concatenate(epochs[1]).tolist())
+
+
+def test_by_dataframe_is_seeded(signal_and_background):
+    def run(seed):
+        train, _ = _by_dataframe(signal_and_background, sampling_type="undersampling", sampling_ratio=0.25,
+                                 set_seed=seed).train_test_split(0.2)
+        return [_idx_epoch(train.as_numpy()) for _ in range(2)]
+
+    first, again, other = run(3), run(3), run(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])
+    assert not np.array_equal(np.sort(first[0]), np.sort(first[1]))  # a new draw every epoch
+
+
+@pytest.mark.parametrize("load_eager", [False, True])
+def test_by_dataframe_unshuffled_is_roots_order_with_or_without_load_eager(signal_and_background, load_eager):
+    """ROOT resamples only with load_eager=True; ours streams, and gives the same epochs either way."""
+    train, val = _by_dataframe(signal_and_background, sampling_type="oversampling", sampling_ratio=0.1,
+                               shuffle=False, load_eager=load_eager).train_test_split(0.2)
+    # training: int(0.1 * 2400) = 240 signal entries, its 120 twice over, then the background's 2400
+    assert _idx_epoch(train.as_numpy()).tolist() == list(range(120)) * 2 + list(range(150, 2550))
+    # validation: int(0.1 * 600) = 60 signal entries, its 30 twice over, then the background's 600
+    assert _idx_epoch(val.as_numpy()).tolist() == list(range(120, 150)) * 2 + list(range(2550, 3150))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"resample_by": "label"}, r"resample_by must be 'dataframe' .* or 'target' .*; got 'label'"),
+    ({"resample_by": "target", "sampling_type": ""}, r"sampling_ratio, replacement and resample_by need sampling_type"),
+    ({"frames": 1}, r"resamples two dataframes, the majority and the minority .*got 1 dataframe: pass "
+                    r"\[majority_df, minority_df\], or resample_by='target'"),
+    ({"frames": 3}, r"got 3 dataframes: .*resample_by='target'"),
+])
+def test_by_dataframe_refusals_before_reading(signal_and_background, kwargs, message):
+    paths = list(signal_and_background) + [signal_and_background[0]]
+    kwargs.setdefault("sampling_type", "undersampling")
+    with pytest.raises(ValueError, match=message):
+        _by_dataframe(paths[:kwargs.pop("frames", 2)], **kwargs)
+
+
+def test_undersampling_beyond_the_majority_needs_replacement(signal_and_background):
+    """int(120 / 0.04) = 3000 background entries are wanted of the 2400 in training."""
+    loader = _by_dataframe(signal_and_background, sampling_type="undersampling", sampling_ratio=0.04)
+    with pytest.raises(ValueError, match=r"keeps int\(120 / ratio\) = 3000 entries of the majority dataframe 1, "
+                                         r"which has only 2400 in the training split; raise sampling_ratio to at "
+                                         r"least 0.05, or draw with replacement"):
+        loader.train_test_split(0.2)[0].num_batches

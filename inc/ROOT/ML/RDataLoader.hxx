@@ -105,7 +105,8 @@ class RDataLoader {
    bool fLoopOnlyInput = false;
    std::unique_ptr<Detail::REventLoops<Columns...>> fEventLoops;
    std::unique_ptr<Detail::REventLoopSource<Columns...>> fEventLoopSource;
-   Detail::RResamplingPlan fResampling; ///< Active with RDataLoaderOptions::fSampling.
+   /// Per split, active with RDataLoaderOptions::fSampling (by target, for the training split only).
+   std::array<Detail::RResamplingPlan, 2> fResampling;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
    std::size_t fWorker = 0; ///< This process's part of the rank's shard (SetWorker()).
    std::size_t fNumWorkers = 1;
@@ -185,11 +186,11 @@ public:
    /// Entries this process reads in an epoch of `split`: its shard, which is the whole split when
    /// fWorldSize is 1 (the last (entries of the split) % fWorldSize entries of each epoch's order, which would
    /// make the shards unequal, are read by no process), or its worker's part of it (SetWorker()).
-   /// With fSampling, the training split delivers its resampled number of entries instead.
+   /// With fSampling, a resampled split delivers its resampled number of entries instead.
    std::uint64_t GetNumEntries(ESplit split) const
    {
       if (IsResampled(split))
-         return fResampling.GetNumDelivered();
+         return fResampling[static_cast<int>(split)].GetNumDelivered();
       const auto [begin, end] = GetWorkerEntries(split);
       return end - begin;
    }
@@ -233,11 +234,12 @@ public:
    /// Replaces fSeed and draws the train/validation split again, as a loader built with `seed` would
    /// have: for resuming, in a loader whose seed was drawn at random, a run saved with that seed.
    void SetSeed(std::uint64_t seed);
-   /// With fSampling: for each class label of the training split, its entries and the entries an
-   /// epoch delivers (copies included).
-   const std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> &GetResampledClasses() const
+   /// With fSampling: for each class label (by dataframe: each dataframe) of `split`, its entries and the
+   /// entries an epoch delivers (copies included); empty for a split that is not resampled.
+   const std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> &
+   GetResampledClasses(ESplit split = ESplit::kTrain) const
    {
-      return fResampling.GetClasses();
+      return fResampling[static_cast<int>(split)].GetClasses();
    }
    /// A fingerprint of the dataset as the loader reads it (reading units and their entries after the
    /// filters): a run can only be resumed over a dataset with the same fingerprint.
@@ -263,14 +265,29 @@ private:
       fNodes = std::move(nodes);
    }
 
-   /// Plans the resampled epochs from the class counts of the training split (one pass over the label).
+   /// Plans the resampled epochs: by dataframe, of both splits from their entries per dataframe; by target,
+   /// of the training split from its class counts (one pass over the label).
    void PlanResampling()
    {
-      if (fOptions.fSampling != ESampling::kNone)
-         fResampling = Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
+      fResampling = {};
+      if (fOptions.fSampling == ESampling::kNone)
+         return;
+      if (fOptions.fResampleBy == ESampleBy::kTarget) {
+         fResampling[0] =
+            Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
+         return;
+      }
+      for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
+         std::array<std::uint64_t, 2> entries{0, 0};
+         for (const auto &slice : fPlan.GetSlices(split))
+            entries[fPlan.GetUnit(slice.fUnit).fDataFrame % fNumInputs] += slice.fTake;
+         const auto name = split == ESplit::kTrain ? "training" : "validation";
+         fResampling[static_cast<int>(split)] = Detail::RResamplingPlan::ByDataFrame(
+            entries, fOptions.fSampling, fOptions.fSamplingRatio, fOptions.fReplacement, name);
+      }
    }
 
-   bool IsResampled(ESplit split) const { return split == ESplit::kTrain && fResampling.IsActive(); }
+   bool IsResampled(ESplit split) const { return fResampling[static_cast<int>(split)].IsActive(); }
    /// Whether epochs are read in a shuffled order (the global shuffle reads in order and shuffles after).
    bool IsShuffled() const { return fOptions.fShuffle == EShuffle::kWindow; }
    /// Whether the validation entries are drawn from all over each dataframe rather than taken from its end.
@@ -480,11 +497,14 @@ std::shared_ptr<REpochRun> RDataLoader<Columns...>::StartEpoch(ESplit split, std
    plan.fEntries = GetNumEntries(split);
    plan.fBatches = GetNumBatches(split) - skipBatches;
    plan.fWindowEntries = fOptions.fBatchSize * GetWindowBatches(split);
-   plan.fResampled = IsResampled(split);
-   std::tie(plan.fFirst, plan.fLast) =
-      plan.fResampled ? std::pair<std::uint64_t, std::uint64_t>{0, fPlan.GetShardEntries(split, fOptions.fWorldSize)}
-                      : GetWorkerEntries(split);
    plan.fShuffled = IsShuffled();
+   // Unshuffled resampling by dataframe delivers ROOT's loader's order, which needs no draws.
+   plan.fArranged = IsResampled(split) && !plan.fShuffled && fOptions.fResampleBy == ESampleBy::kDataFrame;
+   plan.fResampled = IsResampled(split) && !plan.fArranged;
+   std::tie(plan.fFirst, plan.fLast) =
+      plan.fResampled  ? std::pair<std::uint64_t, std::uint64_t>{0, fPlan.GetShardEntries(split, fOptions.fWorldSize)}
+      : plan.fArranged ? std::pair<std::uint64_t, std::uint64_t>{0, plan.fEntries}
+                       : GetWorkerEntries(split);
    plan.fStreams = GetNumStreams(split);
    // Packed collections learn where a row starts from the row before: one thread writes each batch in order.
    const bool packed = std::any_of(fOptions.fCollections.begin(), fOptions.fCollections.end(),
@@ -552,7 +572,7 @@ void RDataLoader<Columns...>::SetWorker(std::size_t worker, std::size_t numWorke
       throw std::invalid_argument("ROOT::ML::RDataLoader: worker must be in [0, numWorkers); got worker " +
                                   std::to_string(worker) + " of " + std::to_string(numWorkers));
    // Resampling draws its copies entry by entry from the start of the epoch: parts of it cannot be cut.
-   if (numWorkers > 1 && fResampling.IsActive())
+   if (numWorkers > 1 && (IsResampled(ESplit::kTrain) || IsResampled(ESplit::kValidation)))
       throw std::invalid_argument("ROOT::ML::RDataLoader: resampling (fSampling) cannot be shared among worker "
                                   "processes; read with one process (num_workers=0), or use class weights");
    StopEpochs();

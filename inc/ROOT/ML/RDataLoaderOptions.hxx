@@ -53,11 +53,27 @@ struct RCollectionOptions {
    EDType fDType = EDType::kFloat32; ///< Element type of the collection's values.
 };
 
-/// Resampling of the training split towards balanced classes (RDataLoaderOptions::fSampling).
+/// Resampling towards balanced samples (RDataLoaderOptions::fSampling), of what fResampleBy says.
 enum class ESampling : int {
    kNone,
-   kUndersampling, ///< Classes larger than (smallest class) / fSamplingRatio are cut to that size.
-   kOversampling   ///< Classes smaller than fSamplingRatio x (largest class) are repeated up to that size.
+   /// By dataframe, the majority keeps int(minority / fSamplingRatio) entries; by target, classes larger
+   /// than (smallest class) / fSamplingRatio are cut to that size.
+   kUndersampling,
+   /// By dataframe, int(fSamplingRatio x majority) minority entries are drawn; by target, classes smaller
+   /// than fSamplingRatio x (largest class) are repeated up to that size.
+   kOversampling
+};
+
+/// What resampling (RDataLoaderOptions::fSampling) balances.
+enum class ESampleBy : int {
+   /// Two dataframes, as in ROOT's own loader: the one with more entries in a split is its majority
+   /// (the second on a tie), the other its minority, whatever the targets hold. Each split is resampled
+   /// on its own; unshuffled, the entries drawn come first (the majority's first ones, or the minority's
+   /// over and over), then the other dataframe's.
+   kDataFrame,
+   /// The classes of the single target (whole-number labels), any number of them and of dataframes,
+   /// in the training split only, so that validation measures the true mixture.
+   kTarget
 };
 
 /// How the entries of an epoch are ordered (RDataLoaderOptions::fShuffle).
@@ -88,10 +104,10 @@ struct RDataLoaderOptions {
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
    bool fClassWeighted = false; ///< Weights multiplied by a per-class weight (see RDataLoader::SetClassWeights).
-   /// Resample the classes of the single target (whole-number labels) in every training epoch, drawn
-   /// anew each epoch from fSeed. Validation is not resampled, so that it measures the true mixture.
+   /// Resample the dataframes or the classes (fResampleBy) in every epoch, drawn anew each epoch from fSeed.
    ESampling fSampling = ESampling::kNone;
-   double fSamplingRatio = 1.; ///< Smallest over largest class after resampling, in (0, 1].
+   ESampleBy fResampleBy = ESampleBy::kDataFrame; ///< What fSampling balances.
+   double fSamplingRatio = 1.; ///< Minority (smallest class) over majority (largest) after resampling, in (0, 1].
    bool fReplacement = false;  ///< Resample by independent draws (duplicates, omissions) rather than evenly.
    double fValidationSplit = 0.;      ///< Fraction of the entries reserved for validation, in [0, 1).
    /// Integer column (an event number) that alone decides the split of each entry, instead of a draw
@@ -158,6 +174,10 @@ struct RDataLoaderOptions {
          if (fWorldSize > 1)
             fail("resampling (fSampling) is not available with fWorldSize > 1; use class weights for distributed "
                  "training");
+         if (fResampleBy == ESampleBy::kDataFrame && numDataFrames != 2)
+            fail("resampling by dataframe (fResampleBy) needs exactly two dataframes, the majority and the minority; "
+                 "got " + std::to_string(numDataFrames) +
+                 ". To resample the classes of the target instead, set fResampleBy = ESampleBy::kTarget");
       }
       auto known = [&](const std::string &c) { return std::find(columns.begin(), columns.end(), c) != columns.end(); };
       for (const auto &t : fTargets)

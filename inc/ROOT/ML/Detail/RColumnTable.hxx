@@ -128,7 +128,8 @@ public:
          Place(fOptions->fWeights);
          fWeightColumn = IndexOf(fOptions->fWeights);
       }
-      if (fOptions->fClassWeighted || fOptions->fSampling != ESampling::kNone)
+      if (fOptions->fClassWeighted ||
+          (fOptions->fSampling != ESampling::kNone && fOptions->fResampleBy == ESampleBy::kTarget))
          PrepareLabel(isVector);
       // A single integer target is a class label: a plain vector, as losses for classes expect.
       auto &targets = fLayout[static_cast<int>(EBlock::kTargets)];

@@ -43,7 +43,7 @@ struct RDatasetView {
    const RColumnTable &fTable;
    const std::vector<std::unique_ptr<RSource>> &fSources; ///< Per dataframe: its file source, or null.
    const RSource &fEventLoop;                             ///< For the units no file source reads.
-   const RResamplingPlan &fResampling;
+   const std::array<RResamplingPlan, 2> &fResampling; ///< Per split.
 
    /// Whether unit `u` is read by its dataframe's file source: it has one and, if filtered, the plan knows
    /// which of its entries pass.
@@ -65,7 +65,9 @@ struct REpochPlan {
    std::uint64_t fFirst = 0; ///< This process's entries of the epoch's order: [fFirst, fLast).
    std::uint64_t fLast = 0;
    bool fShuffled = true;
-   bool fResampled = false;
+   bool fResampled = false; ///< Each entry read is delivered as many times as RResampler draws.
+   /// The split's entries are read in RResamplingPlan::Arrange()'s order, each delivered once.
+   bool fArranged = false;
    std::size_t fStreams = 1;
    std::size_t fThreads = 1; ///< Reading threads: fStreams share them, each stream on one.
 };
@@ -261,8 +263,10 @@ class REpochProducer {
       RStream stream;
       stream.fSlices = order;
       RBatchWriter<Columns...> writer(fData.fTable);
-      RResampler resampler(fData.fResampling, fData.fOptions.fReplacement, RRandom::Derive(fEpoch.fSeed, {0x5a3b1e}));
+      const auto &plan = fData.fResampling[static_cast<int>(fEpoch.fSplit)];
+      RResampler resampler(plan, fData.fOptions.fReplacement, RRandom::Derive(fEpoch.fSeed, {0x5a3b1e}));
       const auto label = fData.fTable.GetLabelColumn();
+      const bool byDataFrame = fData.fOptions.fResampleBy == ESampleBy::kDataFrame;
       bool open = true;
       for (std::uint64_t read = 0; open && read < fEpoch.fLast - fEpoch.fFirst; ++read) {
          if (stream.fLeft == 0) {
@@ -277,7 +281,11 @@ class REpochProducer {
          --stream.fLeft;
          WithContext(stream, [&] {
             RBatchWriter<Columns...>::VisitNext(stream.fCursors, [&](const Columns &...values) {
-               const auto copies = resampler.Draw(ClassOf(RBatchWriter<Columns...>::ScalarAt(label, values...)));
+               const auto of = byDataFrame ? static_cast<std::int64_t>(
+                                                fData.fPlan.GetUnit(stream.fSlices[stream.fSlice].fUnit).fDataFrame %
+                                                fData.fNumInputs)
+                                          : ClassOf(RBatchWriter<Columns...>::ScalarAt(label, values...));
+               const auto copies = resampler.Draw(of);
                for (std::uint64_t c = 0; c < copies && open; ++c) {
                   const auto &destination = buffer.NextSlot();
                   writer.Write(destination, values...);
@@ -321,8 +329,10 @@ public:
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();
          run.SetStats(stats);
       };
-      const auto shard = fData.fPlan.GetShard(fEpoch.fSplit, fEpoch.fShuffled, fEpoch.fSeed, options.fRank,
-                                              options.fWorldSize);
+      auto shard = fData.fPlan.GetShard(fEpoch.fSplit, fEpoch.fShuffled, fEpoch.fSeed, options.fRank,
+                                        options.fWorldSize);
+      if (fEpoch.fArranged)
+         shard = fData.fResampling[static_cast<int>(fEpoch.fSplit)].Arrange(shard, fData.fPlan, fData.fNumInputs);
       const auto order = RReadingPlan::Cut(shard, fEpoch.fFirst, fEpoch.fLast);
       if (fEpoch.fResampled)
          ProduceResampled(order, buffer, queue, stats, publish);
