@@ -107,7 +107,18 @@ def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options
     node_vector = ROOT.std.vector["ROOT::RDF::RNode"]()
     for node in nodes:
         node_vector.push_back(node)
+    engine = cls.__new__(cls)
     try:
-        return cls(node_vector, list(columns), options)
+        _list_constructor(cls)(engine, node_vector, list(columns), options)
     except Exception as error:
         raise translate_cxx_error(error) from error
+    return engine
+
+
+def _list_constructor(cls):
+    """The engine's constructor from a list of dataframes. Called through overload resolution, a C++ exception
+    would come back as a TypeError that sums up every constructor tried, without its C++ type."""
+    for signature, types in cls.__init__.func_overloads_types.items():
+        if types["input_types"][0].startswith("vector<"):
+            return cls.__init__.__overload__(signature[signature.index("(") + 1 : signature.rindex(")")])
+    raise LookupError(f"{cls.__cpp_name__} has no constructor from a list of dataframes")

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _cxx
 from ._connect.numpy import block_arrays
-from ._errors import translate_cxx_error, with_source
+from ._errors import translate_cxx_error
 from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
 from ._piles import PileCache
@@ -410,7 +410,7 @@ class Engine:
                 try:
                     batch = run.Next()
                 except Exception as error:
-                    raise with_source(translate_cxx_error(error), self.spec.nodes) from error
+                    raise translate_cxx_error(error, self.spec.nodes) from error
                 if not batch:
                     return
                 yield int(batch.GetNumRows()), block_arrays(batch, self.layout)

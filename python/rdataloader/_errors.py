@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Iterable, Sequence
 
 
@@ -55,34 +54,31 @@ def repeated(option: str, names: Sequence[str]) -> None:
         seen.add(name)
 
 
-_CXX_EXCEPTIONS = {
-    "invalid_argument": ValueError,
-    "domain_error": ValueError,
-    "length_error": ValueError,
-    "out_of_range": OverflowError,
-    "range_error": RuntimeError,
-    "runtime_error": RuntimeError,
-    "logic_error": RuntimeError,
-    "system_error": RuntimeError,
-    "bad_alloc": MemoryError,
-    "exception": RuntimeError,
-}
-# cppyy reports a C++ exception as "<signature> =>\n    <type>: <what>", one such pair per overload tried.
-_CXX_LINE = re.compile(r"^\s*(%s): (.*)$" % "|".join(_CXX_EXCEPTIONS), re.MULTILINE)
+#: Python's exception for each standard C++ exception, derived classes before their bases (isinstance picks the
+#: first match).
+_CXX_EXCEPTIONS = (
+    ("invalid_argument", ValueError),
+    ("domain_error", ValueError),
+    ("length_error", ValueError),
+    ("out_of_range", OverflowError),
+    ("range_error", RuntimeError),
+    ("bad_alloc", MemoryError),
+    ("exception", RuntimeError),
+)
 
 
-def translate_cxx_error(error: BaseException) -> BaseException:
-    """The Python exception that corresponds to a C++ exception raised through cppyy."""
-    match = _CXX_LINE.search(str(error))
-    if match is None:
+def translate_cxx_error(error: BaseException, nodes: Sequence = ()) -> BaseException:
+    """The Python exception for a C++ exception raised through cppyy, chosen by its C++ type, with its
+    ``what()`` as message; any other error is returned as it is. A ``ROOT::ML::RReadError`` also names the
+    files of the dataframe it came from, when ``nodes`` (the loader's dataframes) are given."""
+    import cppyy
+
+    std = cppyy.gbl.std
+    if not isinstance(error, std.exception):
         return error
-    return _CXX_EXCEPTIONS[match.group(1)](match.group(2).strip())
-
-
-def with_source(error: BaseException, nodes: Sequence) -> BaseException:
-    """Add the files of the dataframe a reading error names (``... of dataframe 2 failed: ...``)."""
-    match = re.search(r"of dataframe (\d+)", str(error))
-    if match is None or int(match.group(1)) >= len(nodes):
-        return error
-    description = str(nodes[int(match.group(1))].Describe().AsString()).split("\nProperty")[0]
-    return type(error)(f"{error} [{' '.join(description.split())}]")
+    message = str(error.what())
+    if isinstance(error, cppyy.gbl.ROOT.ML.RReadError) and int(error.GetDataFrame()) < len(nodes):
+        description = str(nodes[int(error.GetDataFrame())].Describe().AsString()).split("\nProperty")[0]
+        message += f" [{' '.join(description.split())}]"
+    python_type = next(python for cxx, python in _CXX_EXCEPTIONS if isinstance(error, getattr(std, cxx)))
+    return python_type(message)

@@ -136,15 +136,29 @@ void PackedCollectionHoldsObjectsBackToBack()
 void CollectionFieldsOfDifferentLengthsThrow()
 {
    RTempDir dir("collection_fields_of_different_lengths_throw");
-   auto df = ROOT::RDataFrame("tree", WriteDataset(dir, {250}))
-                .Define("neg",
-                        [](const ROOT::RVecF &v, Long64_t idx) {
-                           return idx == 142 ? ROOT::RVecF(v.size() + 1, 0.f) : ROOT::RVecF(-v);
-                        },
-                        {"vec", "idx"});
-   RCollectionLoader loader(df, {"idx", "vec", "neg"}, CollectionOptions(ECollectionLayout::kPadded, ""));
-   RDL_CHECK_THROWS(for (const auto &batch : loader.Train()) static_cast<void>(batch), std::runtime_error,
-                    "collection 'objects': entry 142 has 2 values in column 'vec' but 3 in column 'neg'");
+   const auto files = WriteDataset(dir, {250});
+   ROOT::RDF::RNode intact = ROOT::RDataFrame("tree", files).Define("neg", "-vec");
+   ROOT::RDF::RNode broken = ROOT::RDataFrame("tree", files)
+                                .Define("neg",
+                                        [](const ROOT::RVecF &v, Long64_t idx) {
+                                           return idx == 142 ? ROOT::RVecF(v.size() + 1, 0.f) : ROOT::RVecF(-v);
+                                        },
+                                        {"vec", "idx"});
+   RCollectionLoader loader(std::vector<ROOT::RDF::RNode>{intact, broken}, {"idx", "vec", "neg"},
+                            CollectionOptions(ECollectionLayout::kPadded, ""));
+   // The error names the dataframe it came from, as a member of its type and in its message.
+   std::size_t failed = 0;
+   RDL_CHECK_THROWS(
+      try {
+         for (const auto &batch : loader.Train())
+            static_cast<void>(batch);
+      } catch (const ROOT::ML::RReadError &error) {
+         failed = error.GetDataFrame();
+         throw;
+      },
+      ROOT::ML::RReadError,
+      "of dataframe 1 failed: collection 'objects': entry 142 has 2 values in column 'vec' but 3 in column 'neg'");
+   RDL_CHECK_EQ(failed, 1u);
 }
 
 void InvalidCollectionsAreRejected()

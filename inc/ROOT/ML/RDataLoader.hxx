@@ -16,6 +16,7 @@
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 #include "ROOT/ML/REpochRun.hxx"
+#include "ROOT/ML/RReadError.hxx"
 #include "ROOT/ML/RRunningStatistics.hxx"
 #include "ROOT/ML/RTensorView.hxx"
 

@@ -16,6 +16,7 @@
 #include "ROOT/ML/Detail/RThreadTeam.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/REpochRun.hxx"
+#include "ROOT/ML/RReadError.hxx"
 
 #include <TFile.h>
 
@@ -184,8 +185,9 @@ class REpochProducer {
          const std::string range = unit.fWholeLoop ? std::string("all entries")
                                                    : "entries [" + std::to_string(unit.fBegin) + ", " +
                                                         std::to_string(unit.fEnd) + ")";
-         throw std::runtime_error("ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
-                                  std::to_string(unit.fDataFrame % fData.fNumInputs) + " failed: " + error.what());
+         const auto dataFrame = unit.fDataFrame % fData.fNumInputs;
+         throw RReadError(dataFrame, "ROOT::ML::RDataLoader: reading " + range + " of dataframe " +
+                                        std::to_string(dataFrame) + " failed: " + error.what());
       }
    }
 
