@@ -10,7 +10,7 @@ from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
-from ._spec import LoaderSpec, SplitSpec, build_spec, build_split
+from ._spec import LoaderOptions, LoaderSpec, SplitSpec, build_spec, build_split
 
 _TRAIN, _VALIDATION = 0, 1
 
@@ -192,34 +192,15 @@ class RDataLoader:
         cache_dir: str | os.PathLike | None = None,
         resample_by: str = "dataframe",
     ) -> None:
-        self._spec: LoaderSpec = build_spec(
-            rdataframes,
-            batch_size,
-            batches_in_memory,
-            columns,
-            max_vec_sizes,
-            vec_padding,
-            target,
-            weights,
-            shuffle,
-            drop_remainder,
-            set_seed,
-            load_eager,
-            dtypes,
-            normalize,
-            class_weights,
-            rank,
-            world_size,
-            collections,
-            collections_layout,
-            sort_by,
-            sampling_type,
-            sampling_ratio,
-            replacement,
-            read_threads,
-            cache_dir,
-            resample_by,
-        )
+        options = LoaderOptions(
+            batch_size=batch_size, batches_in_memory=batches_in_memory, columns=columns, max_vec_sizes=max_vec_sizes,
+            vec_padding=vec_padding, target=target, weights=weights, shuffle=shuffle, drop_remainder=drop_remainder,
+            set_seed=set_seed, load_eager=load_eager, sampling_type=sampling_type, sampling_ratio=sampling_ratio,
+            replacement=replacement, dtypes=dtypes, normalize=normalize, class_weights=class_weights,
+            collections=collections, collections_layout=collections_layout, sort_by=sort_by, rank=rank,
+            world_size=world_size, read_threads=read_threads, cache_dir=cache_dir, resample_by=resample_by,
+        )  # fmt: skip
+        self._spec: LoaderSpec = build_spec(rdataframes, options)
         self._engine: Engine | None = None
         self._split = _TRAIN
         self._is_split = False

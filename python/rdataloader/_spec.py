@@ -54,6 +54,38 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     return [str(v) for v in value]
 
 
+@dataclass(frozen=True)
+class LoaderOptions:
+    """The keywords of ``RDataLoader`` as the user gave them, unchecked: ``build_spec`` checks them. Its
+    fields have no defaults, so that the loader's signature is the one place that states them."""
+
+    batch_size: Any
+    batches_in_memory: Any
+    columns: Any
+    max_vec_sizes: Any
+    vec_padding: Any
+    target: Any
+    weights: Any
+    shuffle: Any
+    drop_remainder: Any
+    set_seed: Any
+    load_eager: Any
+    sampling_type: Any
+    sampling_ratio: Any
+    replacement: Any
+    dtypes: Any
+    normalize: Any
+    class_weights: Any
+    collections: Any
+    collections_layout: Any
+    sort_by: Any
+    rank: Any
+    world_size: Any
+    read_threads: Any
+    cache_dir: Any
+    resample_by: Any
+
+
 #: What resampling balances (``resample_by=``): ROOT's two dataframes, or the classes of the target.
 RESAMPLE_BY = ("dataframe", "target")
 
@@ -153,67 +185,43 @@ def _rank_and_world_size(rank, world_size) -> tuple[int, int]:
     return int(rank), world_size
 
 
-def build_spec(
-    rdataframes,
-    batch_size,
-    batches_in_memory,
-    columns,
-    max_vec_sizes,
-    vec_padding,
-    target,
-    weights,
-    shuffle,
-    drop_remainder,
-    set_seed,
-    load_eager,
-    dtypes,
-    normalize=None,
-    class_weights=None,
-    rank=None,
-    world_size=None,
-    collections=None,
-    collections_layout="padded",
-    sort_by=None,
-    sampling_type="",
-    sampling_ratio=1.0,
-    replacement=False,
-    read_threads=2,
-    cache_dir=None,
-    resample_by="dataframe",
-) -> LoaderSpec:
-    batch_size = _positive_int("batch_size", batch_size)
+def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
+    """The checked spec of a loader over ``rdataframes`` with the user's ``options``."""
+    batch_size = _positive_int("batch_size", options.batch_size)
+    read_threads, set_seed = options.read_threads, options.set_seed
     if isinstance(read_threads, bool) or not isinstance(read_threads, numbers.Integral) or read_threads < 0:
         raise ValueError(
             f"read_threads must be a non-negative integer (0 reads through RDataFrame's event loop); got {read_threads!r}"
         )
+    batches_in_memory = options.batches_in_memory
     if batches_in_memory is not None:
         batches_in_memory = _positive_int("batches_in_memory", batches_in_memory)
     if isinstance(set_seed, bool) or not isinstance(set_seed, numbers.Integral) or not 0 <= set_seed < 2**64:
         raise ValueError(f"set_seed must be an integer in [0, 2**64) (0 draws a random seed); got {set_seed!r}")
-    rank, world_size = _rank_and_world_size(rank, world_size)
+    rank, world_size = _rank_and_world_size(options.rank, options.world_size)
     if world_size > 1 and set_seed == 0:
         # The shards of an epoch are drawn from the seed in each process, without communication.
         raise ValueError(
             f"with world_size={world_size}, every rank must use the same seed to read its own shard; "
             "set_seed=0 would draw a different one in each process: pass set_seed=<the same integer on every rank>"
         )
-    if not isinstance(vec_padding, numbers.Real):
-        raise TypeError(f"vec_padding must be a number; got {vec_padding!r}")
+    if not isinstance(options.vec_padding, numbers.Real):
+        raise TypeError(f"vec_padding must be a number; got {options.vec_padding!r}")
 
     nodes = nodes_of(rdataframes)
-    groups = parse_collections(collections, collections_layout, sort_by, dtypes)
+    groups = parse_collections(options.collections, options.collections_layout, options.sort_by, options.dtypes)
     grouped = {c for group in groups for c in group.columns}
     available = available_columns(nodes[0])
-    columns = _as_list(columns) or [c for c in available if c not in grouped]
+    columns = _as_list(options.columns) or [c for c in available if c not in grouped]
     repeated("columns", columns)
     types = column_types(nodes, columns)
     groups = tuple(replace(g, types=tuple(column_types(nodes, list(g.columns), f"collections[{g.name!r}]")))
                    for g in groups)
-    check_collections(groups, columns, dict(max_vec_sizes or {}), vec_padding)
+    check_collections(groups, columns, dict(options.max_vec_sizes or {}), options.vec_padding)
 
-    targets = _as_list(target)
+    targets = _as_list(options.target)
     repeated("target", targets)
-    weights = weights or ""
+    weights = options.weights or ""
     if not isinstance(weights, str):
         raise TypeError(f"weights must be a column name; got {weights!r}")
     for t in targets:
@@ -227,7 +235,7 @@ def build_spec(
         if weights in targets:
             raise ValueError(f"column {weights!r} cannot be both a target and the weights")
 
-    max_vec_sizes = dict(max_vec_sizes or {})
+    max_vec_sizes = dict(options.max_vec_sizes or {})
     for name, size in max_vec_sizes.items():
         if name not in columns:
             raise not_loaded(name, "max_vec_sizes", columns, available)
@@ -242,7 +250,7 @@ def build_spec(
             raise ValueError(f"max_vec_sizes names {column!r}, but it is a scalar column ({ctype.cxx})")
 
     normalized: dict[str, str] = {}
-    for name, dtype in dict(dtypes or {}).items():
+    for name, dtype in dict(options.dtypes or {}).items():
         if any(name == group.name for group in groups):
             continue
         if name not in columns:
@@ -256,29 +264,28 @@ def build_spec(
         weights=weights,
         batch_size=batch_size,
         batches_in_memory=batches_in_memory,
-        shuffle=_shuffle(shuffle),
-        drop_remainder=_flag("drop_remainder", drop_remainder),
+        shuffle=_shuffle(options.shuffle),
+        drop_remainder=_flag("drop_remainder", options.drop_remainder),
         seed=int(set_seed) or secrets.randbits(63) + 1,
         seed_drawn=set_seed == 0,
-        load_eager=_flag("load_eager", load_eager),
+        load_eager=_flag("load_eager", options.load_eager),
         max_vec_sizes={k: int(v) for k, v in max_vec_sizes.items()},
-        vec_padding=float(vec_padding),
+        vec_padding=float(options.vec_padding),
         dtypes=normalized,
-        normalize=normalize,
-        class_weights=_class_weights(class_weights, targets, max_vec_sizes),
+        normalize=options.normalize,
+        class_weights=_class_weights(options.class_weights, targets, max_vec_sizes),
         rank=rank,
         world_size=world_size,
         collections=groups,
-        sampling=_sampling(sampling_type, sampling_ratio, replacement, resample_by, len(nodes), targets,
-                           max_vec_sizes, class_weights, world_size),
+        sampling=_sampling(options, len(nodes), targets, max_vec_sizes, world_size),
         read_threads=int(read_threads),
-        global_shuffle=shuffle == "global",
-        cache_dir=_cache_dir(cache_dir, shuffle),
+        global_shuffle=options.shuffle == "global",
+        cache_dir=_cache_dir(options.cache_dir, options.shuffle),
     )
     _check_global_shuffle(spec)
     _check_block_dtypes(spec)
-    check_normalize(normalize, spec.features)
-    if normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
+    check_normalize(options.normalize, spec.features)
+    if options.normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
         raise TypeError(f"normalize needs floating-point features; dtypes makes them {spec.dtype(spec.features[0])}")
     return _pack_wide_features(spec)
 
@@ -395,8 +402,10 @@ def _needs_class_label(what: str, targets: list[str], max_vec_sizes: dict) -> No
         raise ValueError(f"{what} needs exactly one scalar target column holding class labels")
 
 
-def _sampling(sampling_type, sampling_ratio, replacement, resample_by, num_dataframes: int, targets: list[str],
-              max_vec_sizes: dict, class_weights, world_size: int) -> Sampling | None:
+def _sampling(options: LoaderOptions, num_dataframes: int, targets: list[str], max_vec_sizes: dict,
+              world_size: int) -> Sampling | None:
+    sampling_type, sampling_ratio, resample_by = options.sampling_type, options.sampling_ratio, options.resample_by
+    replacement = options.replacement
     if resample_by not in RESAMPLE_BY:
         raise ValueError(f"resample_by must be 'dataframe' (ROOT's two dataframes, majority and minority) or "
                          f"'target' (the classes of the target); got {resample_by!r}")
@@ -419,7 +428,7 @@ def _sampling(sampling_type, sampling_ratio, replacement, resample_by, num_dataf
             f"{num_dataframes} dataframe{'s' if num_dataframes != 1 else ''}: pass [majority_df, minority_df], or "
             "resample_by='target' to resample the classes of the target"
         )
-    if class_weights is not None:
+    if options.class_weights is not None:
         raise ValueError("choose either sampling_type (resampling) or class_weights (weighting), not both")
     if world_size > 1:
         raise ValueError(
