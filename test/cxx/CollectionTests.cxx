@@ -157,7 +157,8 @@ void CollectionFieldsOfDifferentLengthsThrow()
          throw;
       },
       ROOT::ML::RReadError,
-      "of dataframe 1 failed: collection 'objects': entry 142 has 2 values in column 'vec' but 3 in column 'neg'");
+      "of dataframe 1 failed: ROOT::ML::RDataLoader: collection 'objects': entry 142 has 2 values in column 'vec' "
+      "but 3 in column 'neg'");
    RDL_CHECK_EQ(failed, 1u);
 }
 
