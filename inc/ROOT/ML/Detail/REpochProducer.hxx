@@ -259,8 +259,8 @@ class REpochProducer {
    }
 
    /// A resampled epoch: read in order, each entry copied as many times as the resampler draws.
-   void ProduceResampled(const std::vector<RUnitSlice> &order, RShuffleBuffer &buffer, RBatchQueue &queue,
-                         REpochStats &stats, const std::function<void()> &publish)
+   void ProduceResampled(const std::vector<RUnitSlice> &order, RShuffleBuffer &buffer, REpochStats &stats,
+                         const std::function<void()> &publish)
    {
       RStream stream;
       stream.fSlices = order;
@@ -337,7 +337,7 @@ public:
          shard = fData.fResampling[static_cast<int>(fEpoch.fSplit)].Arrange(shard, fData.fPlan, fData.fNumInputs);
       const auto order = RReadingPlan::Cut(shard, fEpoch.fFirst, fEpoch.fLast);
       if (fEpoch.fResampled)
-         ProduceResampled(order, buffer, queue, stats, publish);
+         ProduceResampled(order, buffer, stats, publish);
       else
          ProduceWindows(order, buffer, queue, stats, publish);
       if (queue.IsClosed())
