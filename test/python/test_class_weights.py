@@ -16,18 +16,28 @@ def imbalanced():
 
 
 def test_balanced_weights_equalise_the_classes(imbalanced):
+    # Every training entry is delivered (no dropped remainder), so the split's class counts are known from the
+    # entries' x by the generation rule (label = x % 21 == 0), independently of the loader's labels and weights.
     train, _ = ROOT.ML.RDataLoader(imbalanced, batch_size=100, columns=["x", "label"], target="label",
-                                   class_weights="balanced", set_seed=3).train_test_split(0.2)
-    labels, weights = [], []
+                                   class_weights="balanced", set_seed=3, drop_remainder=False).train_test_split(0.2)
+    xs, labels, weights = [], [], []
     for x, y, w in train.as_numpy():
-        labels.append(y[:, 0])
-        weights.append(w[:, 0])
-    labels, weights = np.concatenate(labels), np.concatenate(weights)
-    counts = {c: int((labels == c).sum()) for c in (0, 1)}
-    assert set(train.class_weights) == {0, 1}
-    assert weights[labels == 1].sum() == pytest.approx(weights[labels == 0].sum(), rel=0.02)
-    assert weights[labels == 1][0] > 15 * weights[labels == 0][0]
-    assert counts[1] > 0
+        xs.append(x[:, 0].copy())
+        labels.append(y[:, 0].copy())
+        weights.append(w[:, 0].copy())
+    xs, labels, weights = np.concatenate(xs), np.concatenate(labels), np.concatenate(weights)
+    n = 2100 - round(0.2 * 2100)  # the training split: all but round(test_size * N) entries
+    assert len(xs) == n and len(np.unique(xs)) == n
+    is_one = xs.astype(np.int64) % 21 == 0
+    assert np.array_equal(labels, is_one.astype(labels.dtype))
+    n_one = int(is_one.sum())
+    # "balanced": n / (classes x n_class), counted on the training split.
+    expected = {0: n / (2 * (n - n_one)), 1: n / (2 * n_one)}
+    assert train.class_weights == pytest.approx(expected)
+    assert np.array_equal(weights, np.where(is_one, expected[1], expected[0]).astype(np.float32))
+    # Each class then weighs n / 2 in all.
+    assert weights[is_one].sum() == pytest.approx(n / 2, rel=1e-6)
+    assert weights[~is_one].sum() == pytest.approx(n / 2, rel=1e-6)
 
 
 def test_class_weights_multiply_event_weights(imbalanced):

@@ -49,7 +49,9 @@ def test_validation_in_the_middle_of_a_training_epoch(three_files, shuffle):
             val_epochs.append(copied(val.as_numpy()))
     assert same_batches(train_epoch, reference_epochs(three_files, 0, 1, shuffle=shuffle)[0])
     expected_val = reference_epochs(three_files, 1, len(val_epochs), shuffle=shuffle)
-    assert len(val_epochs) >= 3
+    # A validation epoch at every 4th of the training batches: whole batches of 50 of N - round(0.25 N) entries.
+    entries = sum(ROOT.RDataFrame("tree", p).Count().GetValue() for p in three_files)
+    assert len(val_epochs) == len(range(0, (entries - int(0.25 * entries + 0.5)) // 50, 4))
     for got, expected in zip(val_epochs, expected_val):
         assert same_batches(got, expected)
     train_ids, val_ids = epoch_indices(train_epoch), epoch_indices(val_epochs[0])

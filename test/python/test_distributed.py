@@ -121,6 +121,20 @@ RESUME_CASES = {
 }
 
 
+def epoch_batch_sizes(case: dict, split: str) -> list[int]:
+    """The batch sizes of an epoch of ``split`` (a rank's, with world_size), from the documented rules: the entries
+    passing the filter (RDataFrame's Count), round(test_size * N) of them validating, an equal shard per rank
+    (len // world_size), whole batches, and a last partial batch unless drop_remainder."""
+    df = ROOT.RDataFrame("tree", case["paths"])
+    entries = (df.Filter(case["filter"]) if case.get("filter") else df).Count().GetValue()
+    if case.get("test_size"):
+        validating = int(case["test_size"] * entries + 0.5)
+        entries = (entries - validating, validating)[SPLITS[split]]
+    kwargs = {"batch_size": 16, "drop_remainder": True, "world_size": 1, **case["kwargs"]}
+    full, rest = divmod(entries // kwargs["world_size"], kwargs["batch_size"])
+    return [kwargs["batch_size"]] * full + ([rest] if rest and not kwargs["drop_remainder"] else [])
+
+
 def test_a_state_saved_mid_epoch_resumes_bit_for_bit_in_a_new_process(three_files, tmp_path):
     cases, expected = {}, {}
     for name, (description, interrupted, delivered) in RESUME_CASES.items():
@@ -134,7 +148,8 @@ def test_a_state_saved_mid_epoch_resumes_bit_for_bit_in_a_new_process(three_file
         state = views[0].state_dict()
         # The rest of the interrupted epoch, then one more epoch of each split.
         expected[name] = [collect(running)] + read_epochs(views, available)
-        assert len(expected[name][0]["sizes"]) > 0
+        # The rest of the interrupted epoch: the batches after the first `delivered`, sized by the documented rules.
+        assert expected[name][0]["sizes"].tolist() == epoch_batch_sizes(case, interrupted)[delivered:], name
         if name == "rank1_of_2":
             # The ranks are at the same position: rank 0's state restores every rank.
             assert state == cases["rank0_of_2"]["state"]

@@ -404,7 +404,8 @@ def check_data(case, kwargs, loader, splits, resampled):
         train_entries, val_entries = splits[0][1].num_entries, splits[1][1].num_entries
         assert train_entries + val_entries == len(expected), \
             f"num_entries {train_entries} + {val_entries} != {len(expected)} entries"
-        assert abs(val_entries - case["test_size"] * len(expected)) <= 1, \
+        # The documented rule: round(test_size * N) entries validate, half away from zero (C++ llround).
+        assert val_entries == int(case["test_size"] * len(expected) + 0.5), \
             f"validation holds {val_entries} of {len(expected)} entries with test_size={case['test_size']}"
     return {name: n for name, _, n in delivered}
 

@@ -104,7 +104,9 @@ def test_any_configuration_covers_each_entry_once(odd_files, chosen, separate, f
     assert set(everything) <= set(expected)
     assert sum(s.num_entries for s, _ in first) == len(expected)
     if test_size and split_by == "fraction":
-        assert abs(first[1][0].num_entries - test_size * len(expected)) <= 1
+        # The documented rule: round(test_size * N) entries validate, half away from zero (C++ llround).
+        exact = test_size * len(expected)
+        assert first[1][0].num_entries == int(np.floor(exact)) + (exact - np.floor(exact) >= 0.5)
     if test_size and split_by == "key_folds":
         validation = expected[expected % n_folds == fold % n_folds]
         assert first[1][0].num_entries == len(validation)

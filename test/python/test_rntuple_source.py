@@ -282,13 +282,14 @@ def _epoch_rows(loader):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _assert_read_from_pages(loader, entries: int) -> None:
-    """The last epoch read every column from pages: all ``entries`` of its split (``stats()["entries"]``, the
-    entries delivered, is fewer where drop_remainder drops some)."""
+def _assert_read_from_pages(loader, entries: int, dropping_batch_size: int | None = None) -> None:
+    """The last epoch read every column from pages: all ``entries`` of its split. ``stats()["entries"]``, the
+    entries delivered, is all of them, or with drop_remainder (pass ``dropping_batch_size``) the whole batches."""
     stats = loader.stats()
     assert set(stats["read_paths"].values()) == {PAGES}, stats["read_paths"]
     assert stats["entries_from_sources"] == loader.num_entries == entries, (stats, loader.num_entries)
-    assert 0 < stats["entries"] <= entries
+    delivered = entries if dropping_batch_size is None else entries // dropping_batch_size * dropping_batch_size
+    assert stats["entries"] == delivered, (stats, delivered)
 
 
 def _nano_loader(files, read_threads=2, df=None, **options):
@@ -442,10 +443,13 @@ def test_filtered_files_read_from_pages_equal_rdataframe_and_the_event_loop(nano
     by_loop = _nano_loader(nano_files, df=ROOT.RDataFrame("Events", nano_files).Filter("nJet > 2"), read_threads=0,
                            **options).train_test_split(0.3)
     rows = []
-    for split_pages, split_loop in zip(by_pages, by_loop):
+    # The documented split: round(test_size * N) entries validate (half away from zero), the rest train.
+    validating = int(0.3 * entries + 0.5)
+    for split_pages, split_loop, expected in zip(by_pages, by_loop, (entries - validating, validating)):
         batches = _all_batches(split_pages)
         _assert_same_batches(batches, _all_batches(split_loop))
-        assert split_pages.stats()["entries_from_sources"] == split_pages.num_entries == split_pages.stats()["entries"] > 0
+        stats = split_pages.stats()
+        assert stats["entries_from_sources"] == split_pages.num_entries == stats["entries"] == expected
         assert split_loop.stats()["entries_from_sources"] == 0
         rows += [np.hstack([x, y.reshape(len(y), -1)]) for x, y in batches]
     _assert_rows_are_the_entries(rows, values)
@@ -515,7 +519,12 @@ def test_collections_from_pages_equal_the_event_loop(nano_files, layout):
         _assert_same_batches(_all_batches(by_pages), _all_batches(by_loop))
     _assert_read_from_pages(by_pages, sum(NANO_SIZES))
     assert by_pages.stats()["truncated_objects"] == by_loop.stats()["truncated_objects"]
-    assert by_pages.stats()["truncated_objects"]["jets"] > 0
+    # Truncated objects: sum over entries of max(0, n - max_len), from the files' own vectors.
+    values = _read_columns(ROOT.RDataFrame("Events", nano_files), ["Jet_pt", "Muon_pt"])
+    beyond = {name: sum(max(0, len(v) - n) for v in values[column])
+              for name, column, n in (("jets", "Jet_pt", 4), ("muons", "Muon_pt", 2))}
+    assert by_pages.stats()["truncated_objects"] == beyond
+    assert beyond["jets"] > 0  # the files do have entries of more than 4 jets, so truncation is exercised
 
 
 def test_padded_collections_from_pages_hold_the_leading_objects(nano_files, nano_values):
@@ -621,7 +630,7 @@ def test_forked_children_reopen_the_readers_and_read_the_parents_next_epoch(nano
         os.waitpid(pid, 0)
     assert statuses == {pid: 0 for pid in children}, statuses
     parent = _all_batches(loader)  # the parent's second epoch
-    _assert_read_from_pages(loader, NANO_SIZES[1])
+    _assert_read_from_pages(loader, NANO_SIZES[1], dropping_batch_size=128)  # _nano_loader's batches
     for out in children.values():
         info = json.loads(out.with_suffix(".json").read_text())
         assert info["entries_from_sources"] == NANO_SIZES[1] and info["batches"] == len(parent)

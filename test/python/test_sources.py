@@ -72,6 +72,12 @@ def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_fi
     assert off.stats()["entries_from_sources"] == 0
 
 
+def _split_sizes(entries: int, test_size: float) -> tuple[int, int]:
+    """(train, validation) entries by the documented rule: round(test_size * entries) validate, half away from 0."""
+    validating = int(test_size * entries + 0.5)
+    return entries - validating, validating
+
+
 @pytest.fixture(scope="module")
 def large_clusters(data_dir) -> list[str]:
     """Two files of 240k entries in clusters of 120k: 2.4 MB per cluster, enough for helper threads."""
@@ -84,10 +90,11 @@ def test_baskets_and_event_loop_deliver_identical_batches(large_clusters, read_t
     options = dict(batch_size=1000, target="label", set_seed=11, drop_remainder=False, batches_in_memory=50)
     by_baskets = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=read_threads, **options)
     by_loop = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=0, **options)
-    for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
+    for split_baskets, split_loop, expected in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3),
+                                                   _split_sizes(480_000, 0.3)):
         for _ in range(2):
             assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] == expected
 
 
 # Filters on a loaded column and on one that is not; one that leaves some clusters empty and others
@@ -103,10 +110,12 @@ def test_filtered_baskets_and_event_loop_deliver_identical_batches(large_cluster
     by_baskets = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters).Filter(expression), **options)
     by_loop = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters).Filter(expression), read_threads=0,
                                   **options)
-    for split_baskets, split_loop in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3)):
+    passing = ROOT.RDataFrame("tree", large_clusters).Filter(expression).Count().GetValue()
+    for split_baskets, split_loop, expected in zip(by_baskets.train_test_split(0.3), by_loop.train_test_split(0.3),
+                                                   _split_sizes(passing, 0.3)):
         for _ in range(2):
             assert _same_batches(_all_batches(split_baskets), _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] == expected
         assert split_loop.stats()["entries_from_sources"] == 0
 
 
@@ -116,10 +125,11 @@ def test_a_split_by_key_is_read_from_baskets(large_clusters):
     for read_threads in (2, 0):
         loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", large_clusters), read_threads=read_threads, **options)
         splits[read_threads] = loader.train_test_split(split_key="idx", n_folds=4, fold=1)
-    for split_baskets, split_loop in zip(splits[2], splits[0]):
+    # Validation is idx % 4 == 1 among idx 0..479999: a quarter of the entries.
+    for split_baskets, split_loop, expected in zip(splits[2], splits[0], (360_000, 120_000)):
         batches = _all_batches(split_baskets)
         assert _same_batches(batches, _all_batches(split_loop))
-        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] > 0
+        assert split_baskets.stats()["entries_from_sources"] == split_baskets.stats()["entries"] == expected
     train, validation = (np.concatenate([np.array(b)[:, 0] for b in split.as_numpy()]) for split in splits[2])
     assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(480_000))
 

@@ -227,9 +227,9 @@ def assert_read_from_baskets(loader, entries):
     assert set(stats["read_paths"].values()) == {BASKETS}, stats["read_paths"]
 
 
-def assert_rows_match(rows, reference):
-    """Each row equals the reference row of the same idx (column 0); the rows come in idx order."""
-    assert len(rows) > 0
+def assert_rows_match(rows, reference, entries):
+    """``entries`` rows, each equal to the reference row of the same idx (column 0); the rows come in idx order."""
+    assert len(rows) == entries
     position = np.searchsorted(reference[:, 0], rows[:, 0])
     assert np.all(position < len(reference))
     np.testing.assert_array_equal(reference[position, 0], rows[:, 0])
@@ -245,16 +245,22 @@ def basket_starts(path, tree, branch) -> set[int]:
     return starts
 
 
+def split_sizes(entries: int, test_size: float) -> tuple[int, int]:
+    """(train, validation) entries by the documented rule: round(test_size * entries) validate, half away from 0."""
+    validating = int(test_size * entries + 0.5)
+    return entries - validating, validating
+
+
 def check_split_values(df, columns, **extra):
     """A 30 % validation split read in order: both splits equal AsNumpy and come from the baskets; returns
     the first entry of the validation split."""
     reference = expected_rows(df, columns)
     train, validation = ROOT.ML.RDataLoader(df, validation_split=0.3, **options(columns, **extra))
     seen = []
-    for split in (train, validation):
+    for split, entries in zip((train, validation), split_sizes(len(reference), 0.3)):
         rows = rows_of(epoch(split))
-        assert_rows_match(rows, reference)
-        assert_read_from_baskets(split, len(rows))
+        assert_rows_match(rows, reference, entries)
+        assert_read_from_baskets(split, entries)
         seen.append(rows[:, 0])
     np.testing.assert_array_equal(np.sort(np.concatenate(seen)), reference[:, 0])
     return int(seen[1][0])
@@ -359,9 +365,11 @@ def test_shuffled_batches_are_identical_with_one_two_and_no_reading_threads(nano
             ROOT.RDataFrame("Events", nano_file), read_threads=threads, validation_split=0.25,
             **options(ALL, shuffle=True, set_seed=1234, batch_size=128, batches_in_memory=4))
         batches[threads] = [epoch(split) for _ in range(2) for split in loader]
-        for split in loader:
+        sizes = split_sizes(ROOT.RDataFrame("Events", nano_file).Count().GetValue(), 0.25)
+        for split, entries in zip(loader, sizes):
+            assert split.num_entries == entries
             if threads:
-                assert_read_from_baskets(split, split.num_entries)
+                assert_read_from_baskets(split, entries)
             else:
                 assert split.stats()["entries_from_sources"] == 0
     assert not same_bytes(batches[1][0], batches[1][2])  # the two epochs are shuffled differently
