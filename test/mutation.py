@@ -226,6 +226,22 @@ MUTANTS = (
         "return 0",
         (TESTS + "test_epoch.py::test_len_and_properties_match_the_epoch",),
     ),
+    Mutant(
+        "read-error-untyped",
+        "a reading error is a ROOT::ML::RReadError that names its dataframe, whose files the Python error lists",
+        "inc/ROOT/ML/Detail/REpochProducer.hxx",
+        "throw RReadError(dataFrame, ",
+        "throw std::runtime_error(",
+        (TESTS + "test_lifecycle.py::test_error_in_a_define_surfaces_in_the_consumer_thread",),
+    ),
+    Mutant(
+        "resample-by-dataframe-unshuffled-order",
+        "unshuffled resampling by dataframe delivers ROOT's order: the drawn dataframe first, then the other",
+        "inc/ROOT/ML/Detail/RResampler.hxx",
+        "order.insert(order.end(), kept.begin(), kept.end());",
+        "order.insert(order.begin(), kept.begin(), kept.end());",
+        (TESTS + "test_compat_root.py::test_undersampling_unshuffled_batches",),
+    ),
 )
 
 
