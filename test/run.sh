@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet -c constraints.txt ".[test]"
-# Every optional test dependency is installed above: a test may not skip for want of one.
-RDATALOADER_TEST_ALL=1 python3 -m pytest "$@"
+# Every optional test dependency is installed above: a test may not skip for want of one. Two pytest workers
+# (RDATALOADER_TEST_WORKERS), each given whole modules (or classes), so that cling compiles a module's
+# engines in one process.
+RDATALOADER_TEST_ALL=1 python3 -m pytest -n "${RDATALOADER_TEST_WORKERS:-2}" --dist loadscope "$@"
 
 ROOT_DIR=$(python3 -c "import ROOT, os; print(os.path.join(os.path.dirname(ROOT.__file__), 'cmake'))" 2>/dev/null)
 cmake -S . -B build -DROOT_DIR="$ROOT_DIR" -DCMAKE_BUILD_TYPE=Release
