@@ -239,10 +239,12 @@ class Engine:
         return int(self._cxx.GetNumEpochs(self._splits[split]))
 
     def read_paths(self) -> dict[str, str | list[str]]:
-        """How each column is read: the path of every dataframe, or one path when they all share it."""
-        paths = [str(self._cxx.GetReadPath(d)) for d in range(len(self.spec.nodes))]
-        shared: str | list[str] = paths[0] if len(set(paths)) == 1 else paths
-        return {column: shared for column in self.spec.engine_columns}
+        """How each column is read: its path in every dataframe, or one path when they all share it."""
+        paths = {}
+        for c, column in enumerate(self.spec.engine_columns):
+            per_frame = [str(self._cxx.GetReadPath(d, c)) for d in range(len(self.spec.nodes))]
+            paths[column] = per_frame[0] if len(set(per_frame)) == 1 else per_frame
+        return paths
 
     def dataset_digest(self) -> int:
         return int(self._cxx.GetDatasetDigest())

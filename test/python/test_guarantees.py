@@ -77,16 +77,21 @@ def test_the_drawn_split_moves_with_the_seed_across_all_clusters(clustered_file)
     # more entries pass inside the ranges the counting loop recorded: none may be cut silently to the count
     ("idx % 2 == 0", "idx % 1 == 0"),
 ], ids=["shrinks", "grows"])
-def test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch(clustered_file, counted, read):
+@pytest.mark.parametrize("columns, read_threads", [(["idx"], 0), (["idx", "twice"], 2)],
+                         ids=["event_loop", "define_beside_baskets"])
+def test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch(clustered_file, counted, read,
+                                                                               columns, read_threads):
     """The README's 'changed input' row: the filter passes one set of entries when the loader counts them,
-    another in the epoch. The event loop (read_threads=0) runs the filter again in the epoch, which must
-    raise, promptly, rather than deliver an epoch short of entries or one cut to the count."""
+    another in the epoch. The event loop runs the filter again in the epoch, alone (read_threads=0) or to
+    compute a Define while the stored column comes from the baskets, and the epoch must raise, promptly,
+    rather than deliver an epoch short of entries or one cut to the count."""
     ROOT.gInterpreter.Declare("#ifndef RDL_GUARANTEES_CUT\n#define RDL_GUARANTEES_CUT\n"
                               "namespace rdl_guarantees { bool counting = true; }\n#endif")
     ROOT.rdl_guarantees.counting = True
-    df = ROOT.RDataFrame("tree", clustered_file).Filter(f"rdl_guarantees::counting ? ({counted}) : ({read})")
-    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["idx"], dtypes={"idx": "int64"},
-                                 read_threads=0, drop_remainder=False, set_seed=1)
+    df = (ROOT.RDataFrame("tree", clustered_file).Filter(f"rdl_guarantees::counting ? ({counted}) : ({read})")
+          .Define("twice", "2 * idx"))
+    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=columns, dtypes={c: "int64" for c in columns},
+                                 read_threads=read_threads, drop_remainder=False, set_seed=1)
     assert loader.num_entries == (1000 if "1000" in counted else 500)
     ROOT.rdl_guarantees.counting = False
     outcome: dict = {}

@@ -52,7 +52,7 @@ def _write_typed(path, entries: int, flush_every: int = 0) -> str:
     return str(path)
 
 
-def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_files):
+def test_stored_columns_are_read_from_baskets_and_the_rest_by_the_event_loop(three_files):
     plain = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label")
     list(plain.as_numpy())
     assert plain.stats()["entries_from_sources"] == plain.stats()["entries"] == 1000
@@ -65,7 +65,9 @@ def test_plain_files_are_read_from_baskets_and_others_by_the_event_loop(three_fi
     redefined = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files).Redefine("x", "x * 2"), batch_size=50,
                                     target="label")
     list(redefined.as_numpy())
-    assert redefined.stats()["entries_from_sources"] == 0
+    assert redefined.stats()["entries_from_sources"] == 1000
+    assert redefined.stats()["read_paths"]["x"] == "event loop (a Define)"
+    assert redefined.stats()["read_paths"]["idx"] == "TTree baskets"
 
     off = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", three_files), batch_size=50, target="label", read_threads=0)
     list(off.as_numpy())

@@ -488,22 +488,16 @@ def fallback_file(write, files) -> str:
     return write(files / "fallback.root", 1500, layout=2)
 
 
-@pytest.mark.parametrize("column, define, reason", [
-    ("fixed", None, "column 'fixed' is a fixed-size array"),
-    ("Jet_eta2", "Jet_eta * 2", "column 'Jet_eta2' is a Define"),
-], ids=["fixed_size_array", "define"])
-def test_unreadable_vector_columns_fall_back_to_the_event_loop_with_equal_values(fallback_file, column, define,
-                                                                                  reason):
+def test_an_unreadable_vector_column_falls_back_to_the_event_loop_with_equal_values(fallback_file):
     df = ROOT.RDataFrame("Events", fallback_file)
-    if define:
-        df = df.Define(column, define)
-    columns = ALL[:-1] + [column]
+    columns = ALL[:-1] + ["fixed"]
     loader = ROOT.ML.RDataLoader(df, **options(columns))
     rows = rows_of(epoch(loader))
     np.testing.assert_array_equal(rows, expected_rows(df, columns))
     stats = loader.stats()
     assert stats["entries_from_sources"] == 0
-    assert set(stats["read_paths"].values()) == {f"event loop ({reason})"}, stats["read_paths"]
+    assert set(stats["read_paths"].values()) == {"event loop (column 'fixed' is a fixed-size array)"}, \
+        stats["read_paths"]
 
 
 def test_a_float16_branch_falls_back_to_the_event_loop_with_equal_values(fallback_file):
@@ -531,3 +525,43 @@ def test_hzz_jagged_columns_are_read_from_baskets_and_equal_rdataframe(shared_fi
     rows = rows_of(epoch(loader))
     np.testing.assert_array_equal(rows, expected_rows(df, HZZ))
     assert_read_from_baskets(loader, 2421)
+
+
+# 8. Defines beside stored columns: the event loop computes the Defines, the baskets give the rest
+
+
+DEFINED = {"Jet_eta2": "Jet_eta * 2", "HT": "Sum(Jet_pt)"}
+
+
+def test_defines_come_from_the_event_loop_and_branches_from_baskets_with_the_same_batches(nano_file):
+    df = ROOT.RDataFrame("Events", nano_file).Filter("nJet > 1")
+    for name, expression in DEFINED.items():
+        df = df.Define(name, expression)
+    columns = ALL[:-1] + list(DEFINED)
+    np.testing.assert_array_equal(rows_of(epoch(ROOT.ML.RDataLoader(df, **options(columns)))),
+                                  expected_rows(df, columns))
+    batches = {}
+    for threads in (1, 2, 0):
+        loader = ROOT.ML.RDataLoader(df, read_threads=threads, validation_split=0.25,
+                                     **options(columns, shuffle=True, set_seed=99, batch_size=100, batches_in_memory=3))
+        batches[threads] = [epoch(split) for _ in range(2) for split in loader]
+        for split, entries in zip(loader, split_sizes(df.Count().GetValue(), 0.25)):
+            stats = split.stats()
+            assert stats["entries"] == entries
+            assert stats["entries_from_sources"] == (entries if threads else 0)
+            expected = {c: "event loop (a Define)" if c in DEFINED else BASKETS for c in columns}
+            assert stats["read_paths"] == (expected if threads else dict.fromkeys(columns, "event loop (read_threads is 0)"))
+    for threads in (2, 0):
+        for a, b in zip(batches[1], batches[threads]):
+            assert same_bytes(a, b), threads
+
+
+def test_a_redefined_branch_is_computed_not_read_from_its_basket(nano_file):
+    df = ROOT.RDataFrame("Events", nano_file).Redefine("MET_pt", "MET_pt + 1000.f")
+    columns = ["idx", "MET_pt", "Jet_pt"]
+    loader = ROOT.ML.RDataLoader(df, **options(columns))
+    rows = rows_of(epoch(loader))
+    np.testing.assert_array_equal(rows, expected_rows(df, columns))
+    assert np.all(rows[:, 1] >= 1000)
+    assert loader.stats()["read_paths"] == {"idx": BASKETS, "MET_pt": "event loop (a Define)", "Jet_pt": BASKETS}
+

@@ -7,6 +7,7 @@
 #include "ROOT/ML/Detail/RColumnTable.hxx"
 #include "ROOT/ML/Detail/REpochProducer.hxx"
 #include "ROOT/ML/Detail/REventLoopSource.hxx"
+#include "ROOT/ML/Detail/RMixedSource.hxx"
 #include "ROOT/ML/Detail/RKeySplit.hxx"
 #include "ROOT/ML/Detail/RNTupleSource.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
@@ -99,10 +100,11 @@ class RDataLoader {
    /// Per dataframe, the source reading its columns from its files, or nullptr where its entries go through
    /// its event loop (and then why, in fReadPaths).
    std::vector<std::unique_ptr<Detail::RSource>> fSources;
-   std::vector<std::string> fReadPaths; ///< Per dataframe, how its columns are read, for statistics.
+   std::vector<std::vector<std::string>> fReadPaths; ///< Per dataframe and column, how it is read (statistics).
    /// The most a stream's reader holds, from the sources the dataframes have (read or not: see CreateSources()).
    std::uint64_t fStreamReaderBytes = 0;
-   /// Whether a dataframe has no file source, so that its entries can only come from its event loop.
+   /// Whether a dataframe's entries need its event loop (it has no file source, or Defines), which is read
+   /// as one stream.
    bool fLoopOnlyInput = false;
    std::unique_ptr<Detail::REventLoops<Columns...>> fEventLoops;
    std::unique_ptr<Detail::REventLoopSource<Columns...>> fEventLoopSource;
@@ -245,8 +247,8 @@ public:
    /// A fingerprint of the dataset as the loader reads it (reading units and their entries after the
    /// filters): a run can only be resumed over a dataset with the same fingerprint.
    std::uint64_t GetDatasetDigest() const { return fPlan.GetDigest(); }
-   /// How the columns of dataframe `d` are read: by a source ("TTree baskets"), or by its event loop, and why.
-   const std::string &GetReadPath(std::size_t d) const { return fReadPaths.at(d); }
+   /// How column `c` of dataframe `d` is read: by a source ("TTree baskets"), or by its event loop, and why.
+   const std::string &GetReadPath(std::size_t d, std::size_t c) const { return fReadPaths.at(d).at(c); }
    /// Parts of an epoch of `split` read side by side (see Detail::RStreamSchedule): more mix the dataset
    /// better into a small shuffle window, each costs a reader's buffers.
    std::uint64_t GetNumStreams(ESplit split) const;
@@ -311,23 +313,49 @@ private:
       return {fNumInputs, fOptions, fPlan, fTable, fSources, *fEventLoopSource, fResampling};
    }
 
-   /// The source for the format of `node`, if it can read every column.
-   std::unique_ptr<Detail::RSource> CreateSource(ROOT::RDF::RNode &node, std::string &whyNot) const
+   /// The source for the format of `node` that reads the columns c with !fromLoop[c] from its files, if it
+   /// can read them all.
+   std::unique_ptr<Detail::RSource>
+   CreateFileSource(ROOT::RDF::RNode &node, const std::vector<bool> &fromLoop, std::string &whyNot) const
    {
       if constexpr (!kSourceReadable) {
          whyNot = "std::array columns are Defines";
          return nullptr;
       } else {
-         const std::vector<Detail::RColumnNumbers> numbers{Detail::NumbersOf<Columns>()...};
+         const std::vector<Detail::RColumnNumbers> allNumbers{Detail::NumbersOf<Columns>()...};
+         std::vector<Detail::RColumnNumbers> numbers;
+         std::vector<std::string> columns;
+         for (std::size_t c = 0; c < fromLoop.size(); ++c)
+            if (!fromLoop[c]) {
+               columns.push_back(fColumnNames[c]);
+               numbers.push_back(allNumbers[c]);
+            }
          const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
          if (format == "TTreeDS")
-            return Detail::RTreeSource<>::Create(node, fColumnNames, numbers, whyNot);
+            return Detail::RTreeSource<>::Create(node, columns, numbers, whyNot);
          else if (format == "RNTupleDS")
-            return Detail::RNTupleSource<>::Create(node, fColumnNames, numbers, whyNot);
+            return Detail::RNTupleSource<>::Create(node, columns, numbers, whyNot);
          else
             whyNot = "no source reads a data source of type " + format;
          return nullptr;
       }
+   }
+
+   /// The source of dataframe `d`: its file source, or where some columns are Defines, its file source for the
+   /// others beside its event loop for these; nullptr (and why, in `whyNot`) where its columns all need the
+   /// event loop.
+   std::unique_ptr<Detail::RSource> CreateSource(std::size_t d, const std::vector<bool> &fromLoop, std::string &whyNot)
+   {
+      if (std::all_of(fromLoop.begin(), fromLoop.end(), [](bool loop) { return loop; })) {
+         whyNot = "every column is a Define";
+         return nullptr;
+      }
+      auto files = CreateFileSource(fNodes[d], fromLoop, whyNot);
+      if (!files || std::none_of(fromLoop.begin(), fromLoop.end(), [](bool loop) { return loop; }))
+         return files;
+      auto loopColumns = fEventLoops->WithPlaceholders(d, fColumnNames, fromLoop);
+      return std::make_unique<Detail::RMixedSource<Columns...>>(std::move(files), *fEventLoops, std::move(loopColumns),
+                                                                fromLoop, GetRowBytes());
    }
 
    /// Gives each dataframe the source that reads its columns from its files, where one can.
@@ -336,33 +364,49 @@ private:
       fSources.resize(fNodes.size());
       fReadPaths.resize(fNodes.size());
       for (std::size_t d = 0; d < fNodes.size(); ++d) {
+         const auto defined = fNodes[d].GetDefinedColumnNames();
+         std::vector<bool> fromLoop;
+         for (const auto &column : fColumnNames)
+            fromLoop.push_back(std::find(defined.begin(), defined.end(), column) != defined.end());
          std::string whyNot;
-         auto source = CreateSource(fNodes[d], whyNot);
+         auto source = CreateSource(d, fromLoop, whyNot);
          // A dataframe given a range of its tree's entries numbers them differently from the files.
          if (source && source->GetNumEntries() != fPlan.GetNumSourceEntries(d)) {
             source.reset();
             whyNot = "it reads a Range of its entries";
          }
          // The number of streams, and so the batches, depend on the memory the source's readers would hold,
-         // whichever path reads: with read_threads=0 the event loop delivers what the source would.
+         // whichever path reads: with read_threads=0 the event loop delivers what the source would. A
+         // dataframe with Defines is read as one stream (see GetNumStreams()), whether its stored columns come
+         // from its files or not.
          if (source)
             fStreamReaderBytes = std::max(fStreamReaderBytes, source->GetReaderBytes());
-         else
+         if (!source || std::find(fromLoop.begin(), fromLoop.end(), true) != fromLoop.end())
             fLoopOnlyInput = true;
          if (source && fOptions.fReadThreads == 0) {
             source.reset();
             whyNot = "read_threads is 0";
          }
-         fReadPaths[d] = source ? source->GetName() : "event loop (" + whyNot + ")";
+         fReadPaths[d].clear();
+         for (std::size_t c = 0; c < fColumnNames.size(); ++c)
+            fReadPaths[d].push_back(!source    ? "event loop (" + whyNot + ")"
+                                    : fromLoop[c] ? std::string("event loop (a Define)")
+                                                  : std::string(source->GetName()));
          if (!source)
             RefuseListedChainLoop(d, whyNot);
          fSources[d] = std::move(source);
       }
+      fEventLoopSource = std::make_unique<Detail::REventLoopSource<Columns...>>(
+         *fEventLoops, fColumnNames, std::vector<bool>(fColumnNames.size(), true), GetRowBytes());
+   }
+
+   /// Bytes of one entry in a batch (at least 8).
+   std::uint64_t GetRowBytes() const
+   {
       std::uint64_t rowBytes = 0;
       for (const auto &block : GetLayout().fBlocks)
          rowBytes += block.fWidth * GetDTypeSize(block.fDType);
-      fEventLoopSource =
-         std::make_unique<Detail::REventLoopSource<Columns...>>(*fEventLoops, std::max<std::uint64_t>(rowBytes, 8));
+      return std::max<std::uint64_t>(rowBytes, 8);
    }
 
    /// ROOT's event loop over a part of a TChain that has a TEntryList stops early (ROOT 6.40): such a chain
@@ -452,7 +496,7 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
 {
    if (!fOptions.fSplitKey.empty())
       SplitNodesByKey();
-   fEventLoops = std::make_unique<Detail::REventLoops<Columns...>>(fNodes, columns);
+   fEventLoops = std::make_unique<Detail::REventLoops<Columns...>>(fNodes);
    fPlan = fOptions.fSplitKey.empty()
               ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit())
               : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(), fNumInputs);

@@ -46,12 +46,11 @@ struct RDatasetView {
    const RSource &fEventLoop;                             ///< For the units no file source reads.
    const std::array<RResamplingPlan, 2> &fResampling; ///< Per split.
 
-   /// Whether unit `u` is read by its dataframe's file source: it has one and, if filtered, the plan knows
-   /// which of its entries pass.
+   /// Whether unit `u` is read by its dataframe's file source: it has one, which can read the unit.
    bool ReadsFile(std::size_t u) const
    {
-      const auto &unit = fPlan.GetUnit(u);
-      return fSources[unit.fDataFrame] && !unit.fWholeLoop && (!unit.fFiltered || fPlan.GetPassing(u).IsRecorded());
+      const auto &source = fSources[fPlan.GetUnit(u).fDataFrame];
+      return source && source->CanRead(fPlan.GetUnit(u), fPlan.GetPassing(u));
    }
 };
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace ROOT {
@@ -25,28 +26,56 @@ namespace Detail {
 /// Thrown inside an event loop to abandon it once it has delivered what was asked.
 struct RStopRequest {};
 
+/// A Define's callable that stands for a column the loop need not compute: one per column type (not per
+/// column), so that the loader instantiates one RDefine per type.
+template <typename T>
+struct RPlaceholder {
+   T operator()() const { return T{}; }
+};
+
 /// \brief The event loops of a loader's dataframes: the typed Foreach over the loaded columns, and one lock
 /// per dataframe, whose computation graph runs one loop at a time (epochs of both splits may be reading).
 template <typename... Columns>
 class REventLoops {
-   std::vector<ROOT::RDF::RNode> &fNodes;
-   std::vector<std::string> fColumns;
+   std::vector<ROOT::RDF::RNode> fNodes; ///< Per dataframe; copies, to which placeholder columns are added.
    RDeferredForeach<Columns...> fForeach;
    std::mutex fCompiling; ///< Not std::call_once, whose thread-local state cling cannot link.
    std::vector<std::unique_ptr<std::mutex>> fLocks; ///< Per dataframe.
 
+   static std::string PlaceholderName(std::size_t c) { return "rdataloader_placeholder_" + std::to_string(c); }
+
+   template <std::size_t... I>
+   void DefinePlaceholders(ROOT::RDF::RNode &node, std::index_sequence<I...>)
+   {
+      ((node = node.Define(PlaceholderName(I), RPlaceholder<Columns>{})), ...);
+   }
+
 public:
-   REventLoops(std::vector<ROOT::RDF::RNode> &nodes, const std::vector<std::string> &columns)
-      : fNodes(nodes), fColumns(columns)
+   explicit REventLoops(const std::vector<ROOT::RDF::RNode> &nodes) : fNodes(nodes)
    {
       for (std::size_t d = 0; d < nodes.size(); ++d)
          fLocks.push_back(std::make_unique<std::mutex>());
    }
 
+   /// The columns a loop over dataframe `d` reads to compute only those c with fromLoop[c]: the others are
+   /// replaced by placeholders, Defines of a default value that read no branch. Not thread-safe: call before
+   /// any loop runs.
+   std::vector<std::string>
+   WithPlaceholders(std::size_t d, std::vector<std::string> columns, const std::vector<bool> &fromLoop)
+   {
+      DefinePlaceholders(fNodes[d], std::index_sequence_for<Columns...>{});
+      for (std::size_t c = 0; c < columns.size(); ++c)
+         if (!fromLoop[c])
+            columns[c] = PlaceholderName(c);
+      return columns;
+   }
+
    /// Runs the event loop of `unit`'s dataframe over the loop range [loopBegin, loopEnd) (the whole
-   /// dataframe for a whole-loop unit), calling action(values...) for every entry that passes its filters.
+   /// dataframe for a whole-loop unit), calling action(values...) of `columns` for every entry that passes
+   /// its filters.
    template <typename Action>
-   void Run(const RReadingUnit &unit, std::uint64_t loopBegin, std::uint64_t loopEnd, Action &action)
+   void Run(const RReadingUnit &unit, std::uint64_t loopBegin, std::uint64_t loopEnd,
+            const std::vector<std::string> &columns, Action &action)
    {
       std::lock_guard<std::mutex> lock(*fLocks[unit.fDataFrame]);
       {
@@ -68,7 +97,7 @@ public:
             taskGuard.lock();
          action(values...);
       };
-      fForeach(node, fColumns, RErasedAction<Columns...>(call));
+      fForeach(node, columns, RErasedAction<Columns...>(call));
    }
 };
 
@@ -78,6 +107,8 @@ public:
 template <typename... Columns>
 class REventLoopReader final : public RSourceReader {
    REventLoops<Columns...> &fLoops;
+   const std::vector<std::string> &fColumns; ///< Read by the loop, placeholders where !fFromLoop.
+   const std::vector<bool> &fFromLoop;       ///< Per column, whether the loop delivers it.
 
    /// The typed entries of one loop, kept from the `skip`-th passing entry to the `skip + take`-th.
    class RCollect {
@@ -103,8 +134,7 @@ class REventLoopReader final : public RSourceReader {
       template <std::size_t... I>
       void AppendAll(std::index_sequence<I...>, const Columns &...values)
       {
-         const int expand[] = {(Append(fReader.fChunks[I], values), 0)...};
-         static_cast<void>(expand);
+         ((fReader.fFromLoop[I] ? Append(fReader.fChunks[I], values) : void()), ...);
       }
 
    public:
@@ -131,8 +161,9 @@ class REventLoopReader final : public RSourceReader {
    void ReadEntries(std::uint64_t, std::uint64_t) final {}
 
 public:
-   REventLoopReader(REventLoops<Columns...> &loops, std::uint64_t entryBytes)
-      : RSourceReader(sizeof...(Columns), entryBytes), fLoops(loops)
+   REventLoopReader(REventLoops<Columns...> &loops, const std::vector<std::string> &columns,
+                    const std::vector<bool> &fromLoop, std::uint64_t entryBytes)
+      : RSourceReader(sizeof...(Columns), entryBytes), fLoops(loops), fColumns(columns), fFromLoop(fromLoop)
    {
    }
 
@@ -155,7 +186,7 @@ public:
       const bool last = first + count >= unit.fCount;
       RCollect collect(*this, skip, count, unit.fWholeLoop && !last);
       try {
-         fLoops.Run(unit, begin, end, collect);
+         fLoops.Run(unit, begin, end, fColumns, collect);
       } catch (const RStopRequest &) {
       }
       const auto expected = narrowed ? count : unit.fCount;
@@ -168,19 +199,24 @@ public:
    }
 };
 
-/// The source of the dataframes no file source reads: their event loops, shared by all readers.
+/// \brief The source of the entries no file source reads: the event loops of their dataframes, over the
+/// loaded columns (or, for RMixedSource, over its Defines only).
 template <typename... Columns>
 class REventLoopSource final : public RSource {
    REventLoops<Columns...> &fLoops;
+   std::vector<std::string> fColumns;
+   std::vector<bool> fFromLoop;
 
 public:
-   REventLoopSource(REventLoops<Columns...> &loops, std::uint64_t entryBytes) : fLoops(loops)
+   REventLoopSource(REventLoops<Columns...> &loops, std::vector<std::string> columns, std::vector<bool> fromLoop,
+                    std::uint64_t entryBytes)
+      : fLoops(loops), fColumns(std::move(columns)), fFromLoop(std::move(fromLoop))
    {
       fEntryBytes = entryBytes;
    }
    std::unique_ptr<RSourceReader> MakeReader() const final
    {
-      return std::make_unique<REventLoopReader<Columns...>>(fLoops, fEntryBytes);
+      return std::make_unique<REventLoopReader<Columns...>>(fLoops, fColumns, fFromLoop, fEntryBytes);
    }
    std::uint64_t GetNumEntries() const final { return 0; }
    const char *GetName() const final { return "event loop"; }

@@ -75,30 +75,44 @@ public:
    /// Entries to decode at a time: about kBytesPerRead.
    std::uint64_t GetEntriesPerRead() const { return std::max<std::uint64_t>(1, kBytesPerRead / fEntryBytes); }
 
-   /// Decodes passing entries of `unit` from rank `first` on: at most `count` of them, and fewer when they
-   /// are spread over more source entries than one read should decode. Returns how many it decoded (at
-   /// least one); the chunks then hold exactly these entries.
-   virtual std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
-                              std::uint64_t count)
+   /// What Read() decodes: the unit's source entries [fBegin, fEnd) (offsets in the unit), of which fCount pass.
+   struct RRange {
+      std::uint64_t fBegin;
+      std::uint64_t fEnd;
+      std::uint64_t fCount;
+   };
+
+   /// The source entries Read(unit, mask, first, count) decodes: the passing entries from rank `first` on, at
+   /// most `count` of them, and fewer when they are spread over more source entries than one read should
+   /// decode (at least one).
+   RRange PlanRead(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first, std::uint64_t count) const
    {
       const auto perRead = GetEntriesPerRead();
       if (!unit.fFiltered) {
          count = std::min(count, perRead);
-         ReadEntries(unit.fBegin + first, unit.fBegin + first + count);
-         return count;
+         return {first, first + count, count};
       }
-      // Offsets in the unit of the first passing entry and of the end of the range read.
       const auto begin = mask.Select(first);
       const auto last = mask.Select(first + count - 1) + 1;
       const auto end = std::max(begin + 1, std::min(last, begin + perRead));
-      ReadEntries(unit.fBegin + begin, unit.fBegin + end);
-      for (auto &chunk : fChunks)
-         chunk.Keep(mask, begin, end);
-      return mask.Count(begin, end);
+      return {begin, end, mask.Count(begin, end)};
+   }
+
+   /// Decodes the passing entries PlanRead() chooses. Returns how many it decoded; the chunks then hold
+   /// exactly these entries.
+   virtual std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
+                              std::uint64_t count)
+   {
+      const auto range = PlanRead(unit, mask, first, count);
+      ReadEntries(unit.fBegin + range.fBegin, unit.fBegin + range.fEnd);
+      if (unit.fFiltered)
+         for (auto &chunk : fChunks)
+            chunk.Keep(mask, range.fBegin, range.fEnd);
+      return range.fCount;
    }
 
    /// A cursor over column `c`'s values of the entries read last.
-   RColumnCursor GetCursor(std::size_t c) const { return RColumnCursor(fChunks[c]); }
+   virtual RColumnCursor GetCursor(std::size_t c) const { return RColumnCursor(fChunks[c]); }
 };
 
 /// \brief What a source knows of a dataframe's files, shared by the readers it makes: where the columns
@@ -119,6 +133,12 @@ public:
    /// How the source reads, as stats() reports it for each column: "TTree baskets", "RNTuple pages".
    virtual const char *GetName() const = 0;
    std::uint64_t GetEntryBytes() const { return fEntryBytes; }
+   /// Whether a reader can read any part of `unit`: not a loop over a whole dataframe, and for a filtered unit,
+   /// the plan knows which of its entries pass.
+   virtual bool CanRead(const RReadingUnit &unit, const RPassingMask &passing) const
+   {
+      return !unit.fWholeLoop && (!unit.fFiltered || passing.IsRecorded());
+   }
    /// Memory a reader holds at most: its buffers of baskets or pages, and a read's decoded entries.
    std::uint64_t GetReaderBytes() const { return fReaderBytes + RSourceReader::kBytesPerRead; }
 };
