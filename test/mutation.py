@@ -152,6 +152,24 @@ MUTANTS = (
         "static_cast<Dst>(static_cast<double>(v) - shift)",
         (TESTS + "test_guarantees.py::test_standard_normalisation_is_numpys_on_every_reading_path[baskets]",),
     ),
+    Mutant(
+        "batch-queue-unbounded",
+        "the loader holds about twice batches_in_memory however large the dataset: the queue of finished batches "
+        "holds at most a window, and the loading thread waits when it is full",
+        "inc/ROOT/ML/RBatchQueue.hxx",
+        "explicit RBatchQueue(std::size_t capacity) : fCapacity(capacity > 0 ? capacity : 1) {}",
+        "explicit RBatchQueue(std::size_t capacity) : fCapacity(static_cast<std::size_t>(-1)) { (void)capacity; }",
+        (TESTS + "test_guarantees.py::test_memory_stays_within_twice_the_window_on_a_dataset_many_times_larger",),
+    ),
+    Mutant(
+        "batch-queue-two-windows",
+        "the loader holds about twice batches_in_memory (the window being filled plus a window of finished "
+        "batches), not three times",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "std::make_shared<REpochRun>(split, GetWindowBatches(split))",
+        "std::make_shared<REpochRun>(split, 2 * GetWindowBatches(split))",
+        (TESTS + "test_guarantees.py::test_memory_stays_within_twice_the_window_on_a_dataset_many_times_larger",),
+    ),
     # Python package ---------------------------------------------------------------------------------
     Mutant(
         "torch-copies",
@@ -225,6 +243,15 @@ MUTANTS = (
         "return self.num_entries % self._spec.batch_size",
         "return 0",
         (TESTS + "test_epoch.py::test_len_and_properties_match_the_epoch",),
+    ),
+    Mutant(
+        "batches-in-memory-ignored",
+        "batches_in_memory sets the shuffle window, and so the loader's memory (the default, 48 MiB of batches, "
+        "only when it is not given)",
+        "python/rdataloader/_spec.py",
+        "    if spec.batches_in_memory is not None:\n        return spec.batches_in_memory\n",
+        "",
+        (TESTS + "test_guarantees.py::test_memory_stays_within_twice_the_window_on_a_dataset_many_times_larger",),
     ),
     Mutant(
         "read-error-untyped",

@@ -1,19 +1,25 @@
 """Guarantees of the README that no other test pins down, each checked against an independent reference
-(NumPy, RDataFrame, the raw C++ batch memory, or a statistical law). test/mutation.py relies on them to
-catch mutants that every other test lets through."""
+(NumPy, RDataFrame, the raw C++ batch memory, the process's resident memory, or a statistical law).
+test/mutation.py relies on them to catch mutants that every other test lets through."""
 
 from __future__ import annotations
 
 import ctypes
 import itertools
+import json
 import math
+import os
+import subprocess
+import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import ROOT
+import rdataloader
 from conftest import epoch_indices, write_tree
 from rdataloader import _cxx, _engine
 
@@ -193,3 +199,208 @@ def test_a_seed_gives_the_same_known_batches_on_every_platform(clustered_file):
             assert np.array_equal(np.sort(idx), np.sort(np.unique(idx))), (name, epoch)  # each entry once
             first, weighted = KNOWN_EPOCHS[(name, epoch)]
             assert (idx[:12].tolist(), int(np.sum(idx * np.arange(len(idx))))) == (first, weighted), (name, epoch)
+
+
+#: The memory test's dataset: NOISE_COLUMNS float columns of noise (nothing for a compressor to find), stored
+#: uncompressed in clusters of NOISE_CLUSTER entries, each column's basket holding one cluster: 229 MiB.
+NOISE_ENTRIES, NOISE_COLUMNS, NOISE_CLUSTER = 3_000_000, 20, 20_000
+MEMORY_BATCH = 4096
+#: The bytes of one batch (float32 features only): 320 KiB.
+MEMORY_BATCH_BYTES = MEMORY_BATCH * NOISE_COLUMNS * 4
+#: The two shuffle windows, in batches: 7.8 and 62.5 MiB of batches, a 29th and a 4th of the dataset.
+MEMORY_WINDOWS = (25, 200)
+#: Per window entry, beside its batch bytes: the window's permutation of its slots (4 bytes) and each
+#: position's destination (a batch pointer and a row, 16 bytes); see Detail/RShuffleBuffer.hxx.
+WINDOW_INDEX_BYTES_PER_ENTRY = 20
+#: What each stream's reader holds (README, Memory): a read's decoded entries (4 MiB, RSourceReader's
+#: kBytesPerRead) and one basket per column, here one cluster of float32 values.
+STREAM_READER_BYTES = (4 << 20) + NOISE_COLUMNS * NOISE_CLUSTER * 4
+#: The README's reading budget: streams as many as about 64 MiB of reader buffers, or the window, afford.
+STREAMS_BUDGET_BYTES = 64 << 20
+#: Everything else an epoch may add: the consumer's batch, the TFile and TTree objects of the streams'
+#: readers, the threads' stacks, Python's and NumPy's allocations, RSS noise.
+MEMORY_SLACK_BYTES = 16 << 20
+#: How long the consumer stalls after its first batch: the loading thread fills the next window (62.5 MiB
+#: take well under 0.5 s here) and then blocks on the full queue.
+MEMORY_STALL_S = 2.0
+
+MEMORY_WORKER = r'''
+import json
+import sys
+import time
+
+import psutil
+
+import ROOT
+import rdataloader
+
+config = json.loads(sys.argv[1])
+process = psutil.Process()
+
+
+def kernel_peak_reset():
+    """Resets the kernel's peak RSS (VmHWM) to the current RSS; False where that cannot be done."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def kernel_peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def make(window):
+    return ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", config["path"]), batch_size=config["batch_size"],
+                               batches_in_memory=window, columns=config["columns"],
+                               read_threads=config["read_threads"], set_seed=1)
+
+
+# Cling compiles the epoch's code when the first epoch starts (seconds, and memory it keeps): one batch of a
+# loader with the same column types does it before anything is measured.
+warm_up = make(1)
+batches = iter(warm_up.as_numpy())
+next(batches)
+batches.close()
+warm_up.close()
+del warm_up, batches
+
+result = {"package": rdataloader.__file__, "windows": {}}
+for window in config["windows"]:
+    loader = make(window)
+    kernel = kernel_peak_reset()
+    base = peak = process.memory_info().rss
+    batches = iter(loader.as_numpy())
+    next(batches)
+    # The stalled consumer: the queue fills, the next window is read, and the loading thread must block.
+    stalled_until = time.monotonic() + config["stall_s"]
+    while time.monotonic() < stalled_until:
+        time.sleep(0.02)
+        peak = max(peak, process.memory_info().rss)
+    delivered = 1
+    for _ in batches:  # each batch dropped when the next comes: the consumer keeps only the one in hand
+        delivered += 1
+        peak = max(peak, process.memory_info().rss)
+    if kernel:
+        peak = max(peak, kernel_peak())
+    result["windows"][str(window)] = {"growth": peak - base, "delivered": delivered,
+                                      "batches": loader.num_batches, "streams": loader.stats()["streams"],
+                                      "kernel_peak": kernel}
+    loader.close()
+    del loader, batches
+print("MEMORY " + json.dumps(result), flush=True)
+'''
+
+
+@pytest.fixture
+def noise_file(tmp_path):
+    """NOISE_ENTRIES x NOISE_COLUMNS float32 noise (229 MiB), written by a TTree directly in about 2 s: an
+    RDataFrame Snapshot of as many columns took 9 s uncompressed, 15 s compressed. Removed after the test."""
+    ROOT.gInterpreter.Declare(r"""
+        #ifndef RDL_GUARANTEES_NOISE
+        #define RDL_GUARANTEES_NOISE
+        #include <TFile.h>
+        #include <TTree.h>
+        #include <cstdint>
+        #include <string>
+        #include <vector>
+        namespace rdl_guarantees {
+        void WriteNoise(const char *path, Long64_t entries, int columns, Long64_t cluster)
+        {
+           TFile file(path, "RECREATE", "", /*compress=*/0);
+           TTree tree("tree", "noise");
+           std::vector<float> values(columns);
+           for (int c = 0; c < columns; ++c)
+              tree.Branch(("x" + std::to_string(c)).c_str(), &values[c], ("x" + std::to_string(c) + "/F").c_str());
+           tree.SetAutoFlush(cluster);
+           std::uint64_t state = 0x9E3779B97F4A7C15ULL; // xorshift64
+           for (Long64_t i = 0; i < entries; ++i) {
+              for (auto &v : values) {
+                 state ^= state << 13;
+                 state ^= state >> 7;
+                 state ^= state << 17;
+                 v = static_cast<float>(state >> 40) * 0x1p-24f;
+              }
+              tree.Fill();
+           }
+           tree.Write();
+        }
+        }
+        #endif
+    """)
+    path = tmp_path / "noise.root"
+    ROOT.rdl_guarantees.WriteNoise(str(path), NOISE_ENTRIES, NOISE_COLUMNS, NOISE_CLUSTER)
+    yield str(path)
+    path.unlink()
+
+
+def test_memory_stays_within_twice_the_window_on_a_dataset_many_times_larger(noise_file):
+    """The README's `batches_in_memory`: "The loader holds about twice this (the window being filled plus
+    finished batches)". The reference is a child process's resident memory: psutil's RSS, sampled at every
+    batch and every 20 ms of a stall, and the kernel's peak (VmHWM, reset before each epoch where /proc
+    allows it); never the loader's own accounting. The dataset is 229 MiB of batches, the windows 7.8 and
+    62.5 MiB.
+
+    By the code, an epoch holds at most: the queue of finished batches (its capacity is the window's
+    batches), the window being filled (its batches allocated when it opens), the window's index (20 bytes
+    per entry: a quarter of the batch bytes at 20 float columns), and each stream's reader (4 MiB of
+    decoded entries and one basket per column; loader.stats()["streams"], 2 to 8, held by the README to
+    about 64 MiB or the window). The consumer stalls after its first batch, the worst case: the loading
+    thread fills the queue and the next window, then blocks. So each window's budget is 2 x its batch bytes
+    + its index + its streams' readers + MEMORY_SLACK_BYTES. Measured here: 55-57 MiB against 78 at 7.8
+    MiB, 159-161 MiB against 179 at 62.5 MiB (the peak is the stall's plateau, within 2 MiB from run to
+    run; a busier machine only reads more slowly). A loader that held the dataset, or ignored
+    `batches_in_memory` (48 MiB windows: 132 MiB), or queued finished batches without bound (265-273 MiB),
+    exceeds a budget by 70 MiB or more; one whose queue held two windows, by 45 MiB (224 MiB).
+
+    The second check is the slope: the larger window may cost at most 2.5 x its extra batch bytes more (2
+    for the queue and the window, 0.25 for the index, the rest for the allocator's pages and noise). Its
+    reading memory is not set aside: with both windows under 64 MiB the larger one has no more streams.
+
+    The child's malloc returns every block of 64 KiB or more (batches, baskets, decoded columns) to the
+    system when it is freed (MALLOC_MMAP_THRESHOLD_), so that the RSS before an epoch holds nothing an
+    earlier epoch freed and kept for reuse, which would hide the growth. Cling compiles the epoch's code
+    (hundreds of MiB, seconds) before anything is measured."""
+    pytest.importorskip("psutil")
+    columns = [f"x{c}" for c in range(NOISE_COLUMNS)]
+    config = {"path": noise_file, "batch_size": MEMORY_BATCH, "columns": columns, "read_threads": 2,
+              "windows": list(MEMORY_WINDOWS), "stall_s": MEMORY_STALL_S}
+    # The child imports the package this process imported (PYTHONPATH=python is relative to the working
+    # directory).
+    package_root = str(Path(rdataloader.__file__).resolve().parents[1])
+    paths = [package_root] + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_=str(64 << 10))
+    child = subprocess.run([sys.executable, "-c", MEMORY_WORKER, json.dumps(config)], capture_output=True,
+                           text=True, timeout=300, env=env)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("MEMORY ")]
+    assert child.returncode == 0 and lines, f"the child failed ({child.returncode}):\n{child.stderr[-4000:]}"
+    result = json.loads(lines[-1][len("MEMORY "):])
+    assert result["package"] == rdataloader.__file__, "the child imported another rdataloader"
+
+    mib = 1 << 20
+    held = {}  # per window: RSS growth, budget, streams
+    for window in MEMORY_WINDOWS:
+        measured = result["windows"][str(window)]
+        assert measured["delivered"] == measured["batches"] == NOISE_ENTRIES // MEMORY_BATCH, measured
+        window_bytes = window * MEMORY_BATCH_BYTES
+        streams = measured["streams"]
+        reading = streams * STREAM_READER_BYTES
+        assert 2 <= streams <= 8 and (streams == 2 or reading <= max(STREAMS_BUDGET_BYTES, window_bytes)), measured
+        budget = (2 * window_bytes + window * MEMORY_BATCH * WINDOW_INDEX_BYTES_PER_ENTRY + reading
+                  + MEMORY_SLACK_BYTES)
+        held[window] = (measured["growth"], budget, streams)
+    report = "; ".join(f"window of {w * MEMORY_BATCH_BYTES / mib:.1f} MiB: RSS grew {g / mib:.1f} MiB, budget "
+                       f"{b / mib:.1f} MiB ({s} streams)" for w, (g, b, s) in held.items())
+    print(report)  # pytest -rP shows it
+    for growth, budget, _ in held.values():
+        assert growth <= budget, report
+    (small_growth, _, small_streams), (large_growth, _, large_streams) = (held[w] for w in MEMORY_WINDOWS)
+    assert large_streams <= small_streams, report
+    extra = (MEMORY_WINDOWS[1] - MEMORY_WINDOWS[0]) * MEMORY_BATCH_BYTES
+    assert large_growth - small_growth <= 2.5 * extra, report
