@@ -65,6 +65,13 @@ DEFAULT_FLAT_ENTRIES = 2_000_000
 #: The "Defines" rows: what an analysis adds before training, and its event selection.
 DEFINES = [("HT", "Sum(Jet_pt)"), ("nGoodJet", "Sum(Jet_pt > 30)"), ("GoodJet_pt", "Jet_pt[Jet_pt > 30]")]
 FILTER = "nJet >= 1"
+#: The same Defines and Filter as an uproot loop computes them, with awkward.
+AWKWARD_DEFINES: dict[str, Callable[[Any, Any], Any]] = {
+    "HT": lambda ak, a: ak.sum(a["Jet_pt"], axis=1),
+    "nGoodJet": lambda ak, a: ak.sum(a["Jet_pt"] > 30, axis=1),
+    "GoodJet_pt": lambda ak, a: a["Jet_pt"][a["Jet_pt"] > 30],
+}
+AWKWARD_FILTER = ("nJet", 1)  # nJet >= 1
 #: Files on which the Defines rows run.
 DEFINES_FILES = ("nano_ttree", "nano_rntuple")
 ENGINE_CACHE = "RDATALOADER_ENGINE_CACHE"
@@ -83,6 +90,7 @@ ROW_OURS = f"{LOADER_NAMES['ours']}, read_threads=2"
 ROW_OURS_1 = f"{LOADER_NAMES['ours']}, read_threads=1"
 ROW_OURS_DEF = f"{LOADER_NAMES['ours']} + 3 Defines + Filter"
 ROW_ROOT_DEF = f"{LOADER_NAMES['root']} + 3 Defines + Filter"
+ROW_UPROOT_DEF = "uproot loop + the same Defines and Filter in awkward"
 
 
 def layout(key: str, defines: bool = False) -> tuple[list[str], dict[str, int]]:
@@ -160,6 +168,7 @@ class UprootSource:
         self.ak, self.np = ak, np
         self.features = case["features"]
         self.sizes = case["max_vec_sizes"]
+        self.defines = case.get("defines", False)
         self.source = uproot.open(case["file"])[case["tree"]]
         self.rng = np.random.default_rng(SEED)
 
@@ -179,8 +188,15 @@ class UprootSource:
         np = self.np
         carry_x = np.empty((0, 0), dtype=np.float32)  # the entries left over from the last step
         carry_y = np.empty(0, dtype=np.int32)
-        for arrays in self.source.iterate([LABEL, *self.features], step_size=STEP_ENTRIES):
-            order = self.rng.permutation(len(arrays))
+        stored = [name for name in self.features if name not in AWKWARD_DEFINES]
+        counter, minimum = AWKWARD_FILTER
+        branches = [LABEL, *stored, *([counter] if self.defines else [])]
+        for arrays in self.source.iterate(branches, step_size=STEP_ENTRIES):
+            if self.defines:
+                arrays = arrays[arrays[counter] >= minimum]
+                arrays = {LABEL: arrays[LABEL], **{name: arrays[name] for name in stored},
+                          **{name: define(self.ak, arrays) for name, define in AWKWARD_DEFINES.items()}}
+            order = self.rng.permutation(len(arrays[LABEL]))
             x = self.matrix(arrays)[order]
             y = self.ak.to_numpy(arrays[LABEL])[order]
             if len(carry_y):
@@ -451,6 +467,7 @@ def plan_rows(runner: Runner, key: str, file: str, info: dict[str, Any]) -> list
         rows += [
             (ROW_OURS_DEF, loader("ours defines", "ours", with_defines, read_threads=2)),
             (ROW_ROOT_DEF, loader("root defines", "root", with_defines)),
+            (ROW_UPROOT_DEF, lambda: runner.source(f"{key}: uproot defines", source="uproot", **with_defines)),
         ]
     return rows
 
@@ -508,7 +525,7 @@ def batch_problems(result: dict[str, Any]) -> str:
 
 def expected_entries(key: str, row: str, info: dict[str, Any]) -> int:
     """Entries an epoch should deliver: every (passing) entry, the last incomplete batch dropped."""
-    total = info["passing"] if row in (ROW_OURS_DEF, ROW_ROOT_DEF) else info["entries"]
+    total = info["passing"] if row in (ROW_OURS_DEF, ROW_ROOT_DEF, ROW_UPROOT_DEF) else info["entries"]
     return total - total % BATCH_SIZE
 
 
@@ -538,7 +555,8 @@ def file_table(key: str, results: dict[str, dict[str, Any]], info: dict[str, Any
             seconds, cpu, peak = fmt(r["seconds"]), fmt(r.get("cpu_seconds")), fmt(r["peak_rss_mb"], 0)
             rows.append([row, "", "", seconds, "", "1.00x", cpu, "", "", peak, "", ""])
             continue
-        reference = fastest(results[ROW_ROOT_DEF]) if row in (ROW_OURS_DEF, ROW_ROOT_DEF) else plain_reference
+        defines_rows = (ROW_OURS_DEF, ROW_ROOT_DEF, ROW_UPROOT_DEF)
+        reference = fastest(results[ROW_ROOT_DEF], results[ROW_UPROOT_DEF]) if row in defines_rows else plain_reference
         expected = expected_entries(key, row, info)
         entries = " / ".join(str(n) for n in r["entries"])
         if any(n != expected for n in r["entries"]):
@@ -585,7 +603,7 @@ def summary_line(results: dict[str, dict[str, Any]]) -> str:
     parts = [f"`read_threads=2 ÷ read_threads=1`: {ratio(ROW_OURS, ROW_OURS_1)}"]
     if ROW_OURS_DEF in results:
         parts.append(f"Defines ÷ no Defines: ours {ratio(ROW_OURS_DEF, ROW_OURS)}, "
-                     f"ROOT's loader {ratio(ROW_ROOT_DEF, ROW_ROOT)}")
+                     f"ROOT's loader {ratio(ROW_ROOT_DEF, ROW_ROOT)}, uproot {ratio(ROW_UPROOT_DEF, ROW_UPROOT)}")
     return "Summary (epoch 2): " + "; ".join(parts) + "."
 
 

@@ -100,7 +100,7 @@ MUTANTS = (
         "if (read == 0)",
         "if (read == 0 && false)",
         (TESTS + "test_guarantees.py::test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch"
-         "[shrinks]",),
+         "[event_loop-shrinks]",),
     ),
     Mutant(
         "surplus-cut-silently",
@@ -110,7 +110,34 @@ MUTANTS = (
         "if ((narrowed || last) && collect.GetNumSeen() > expected)",
         "if (false)",
         (TESTS + "test_guarantees.py::test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch"
-         "[grows]",),
+         "[event_loop-grows]",),
+    ),
+    Mutant(
+        "mixed-read-unchecked",
+        "where the event loop computes Defines beside columns read from the files, both halves must deliver the "
+        "same entries, or the epoch raises ('did the input files change?') instead of misaligned rows",
+        "inc/ROOT/ML/Detail/RMixedSource.hxx",
+        "if (fLoopRead.fDelivered != planned || fromFiles != planned)",
+        "if (false)",
+        (TESTS + "test_guarantees.py::test_a_dataset_that_changes_after_counting_raises_instead_of_a_wrong_epoch"
+         "[define_beside_baskets-shrinks]",),
+    ),
+    Mutant(
+        "mixed-columns-from-the-loop",
+        "the stored columns beside Defines are delivered from the files, not as the event loop's placeholders",
+        "inc/ROOT/ML/Detail/RMixedSource.hxx",
+        "fFileColumn.push_back(fromLoop[c] ? kFromLoop : file++);",
+        "fFileColumn.push_back(kFromLoop);",
+        (TESTS + "test_tree_source.py::test_defines_come_from_the_event_loop_and_branches_from_baskets_with_the_same_"
+         "batches",),
+    ),
+    Mutant(
+        "redefine-read-from-baskets",
+        "a Redefined branch is computed by the event loop, never read raw from its baskets",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "fromLoop.push_back(std::find(defined.begin(), defined.end(), column) != defined.end());",
+        "fromLoop.push_back(false);",
+        (TESTS + "test_tree_source.py::test_a_redefined_branch_is_computed_not_read_from_its_basket",),
     ),
     Mutant(
         "single-stream",

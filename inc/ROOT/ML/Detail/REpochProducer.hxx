@@ -128,11 +128,12 @@ class REpochProducer {
       }
       auto &reader = *stream.fReader;
       const auto wanted = slice.fTake - stream.fOffset;
-      // Every run of an event loop starts anew (its tree cache refilled, a whole dataframe's loop from its first
-      // entry): a slice is read in one run, or a whole dataframe's loop in few.
-      const auto perRead = file ? reader.GetEntriesPerRead() : unit.fWholeLoop ? std::max<std::uint64_t>(wanted / 8, 1) : wanted;
+      // A file source decodes a few baskets or pages at a time of the entries asked. Every run of an event loop
+      // starts anew (its tree cache refilled, a whole dataframe's loop from its first entry): a slice is read in
+      // one run, or a whole dataframe's loop in few.
+      const auto asked = file || !unit.fWholeLoop ? wanted : std::max<std::uint64_t>(wanted / 8, 1);
       const auto first = slice.fSkip + stream.fOffset;
-      const auto read = reader.Read(unit, fData.fPlan.GetPassing(slice.fUnit), first, std::min(wanted, perRead));
+      const auto read = reader.Read(unit, fData.fPlan.GetPassing(slice.fUnit), first, asked);
       if (read == 0)
          throw std::runtime_error("ROOT::ML::RDataLoader: dataframe " + std::to_string(unit.fDataFrame) +
                                   " delivered fewer entries than were counted when the loader was created; did "

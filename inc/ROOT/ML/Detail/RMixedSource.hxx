@@ -36,36 +36,70 @@ class RMixedSource final : public RSource {
 
    static constexpr std::size_t kFromLoop = static_cast<std::size_t>(-1);
 
+   /// \brief Reads a range of entries with both halves side by side: the files on the calling thread, the event
+   /// loop, the slower half, on a thread of its own, which then goes on with the range that follows among those
+   /// asked while the caller copies the first. So the event loop runs all the time.
    class RReader final : public RSourceReader {
+      /// An event loop's read on its thread.
+      struct RLoopRead {
+         std::thread fThread;
+         const RReadingUnit *fUnit = nullptr;
+         std::uint64_t fFirst = 0;
+         std::uint64_t fCount = 0;
+         std::uint64_t fDelivered = 0;
+         std::exception_ptr fError;
+      };
+
       const RMixedSource &fSource;
       std::unique_ptr<RSourceReader> fFiles;
-      std::unique_ptr<RSourceReader> fLoop;
+      /// The cursors read one while the next range fills the other.
+      std::unique_ptr<RSourceReader> fLoops[2];
+      std::size_t fCurrent = 0; ///< The event loop reader the cursors read.
+      RLoopRead fLoopRead;
 
       void ReadEntries(std::uint64_t, std::uint64_t) final {}
+
+      void StartLoop(std::size_t reader, const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
+                     std::uint64_t count)
+      {
+         fLoopRead = {{}, &unit, first, count, 0, nullptr};
+         fLoopRead.fThread = std::thread([this, reader, &unit, &mask, first, count] {
+            try {
+               fLoopRead.fDelivered = fLoops[reader]->Read(unit, mask, first, count);
+            } catch (...) {
+               fLoopRead.fError = std::current_exception();
+            }
+         });
+      }
+      void WaitForLoop()
+      {
+         if (fLoopRead.fThread.joinable())
+            fLoopRead.fThread.join();
+      }
 
    public:
       explicit RReader(const RMixedSource &source)
          : RSourceReader(0, source.fEntryBytes),
            fSource(source),
            fFiles(source.fFiles->MakeReader()),
-           fLoop(source.fLoop.MakeReader())
+           fLoops{source.fLoop.MakeReader(), source.fLoop.MakeReader()}
       {
       }
+      ~RReader() final { WaitForLoop(); }
       void SetThreads(std::size_t threads) final { fFiles->SetThreads(threads); }
 
       std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
                          std::uint64_t count) final
       {
          const auto planned = fFiles->PlanRead(unit, mask, first, count).fCount;
-         std::uint64_t fromLoop = 0;
-         std::exception_ptr loopError;
-         std::thread loop([&] {
-            try {
-               fromLoop = fLoop->Read(unit, mask, first, planned);
-            } catch (...) {
-               loopError = std::current_exception();
-            }
-         });
+         fCurrent = 1 - fCurrent;
+         const bool started = fLoopRead.fThread.joinable() && fLoopRead.fUnit == &unit && fLoopRead.fFirst == first &&
+                              fLoopRead.fCount == planned;
+         if (!started) {
+            // A range read ahead but not asked for (the stream skipped entries) is dropped with its error.
+            WaitForLoop();
+            StartLoop(fCurrent, unit, mask, first, planned);
+         }
          std::uint64_t fromFiles = 0;
          std::exception_ptr filesError;
          try {
@@ -73,21 +107,24 @@ class RMixedSource final : public RSource {
          } catch (...) {
             filesError = std::current_exception();
          }
-         loop.join();
-         for (const auto &error : {loopError, filesError})
+         WaitForLoop();
+         for (const auto &error : {fLoopRead.fError, filesError})
             if (error)
                std::rethrow_exception(error);
-         if (fromLoop != planned || fromFiles != planned)
-            throw std::runtime_error("its event loop delivered " + std::to_string(fromLoop) + " entries where its files hold " +
-                                     std::to_string(fromFiles) + " of the " + std::to_string(planned) +
-                                     " passing entries asked; did the input files change?");
+         if (fLoopRead.fDelivered != planned || fromFiles != planned)
+            throw std::runtime_error("of " + std::to_string(planned) + " passing entries asked, its event loop delivered " +
+                                     std::to_string(fLoopRead.fDelivered) + " and its files " +
+                                     std::to_string(fromFiles) + "; did the input files change?");
+         const auto next = first + planned;
+         if (next < first + count)
+            StartLoop(1 - fCurrent, unit, mask, next, fFiles->PlanRead(unit, mask, next, first + count - next).fCount);
          return planned;
       }
 
       RColumnCursor GetCursor(std::size_t c) const final
       {
          const auto file = fSource.fFileColumn[c];
-         return file == kFromLoop ? fLoop->GetCursor(c) : fFiles->GetCursor(file);
+         return file == kFromLoop ? fLoops[fCurrent]->GetCursor(c) : fFiles->GetCursor(file);
       }
    };
 

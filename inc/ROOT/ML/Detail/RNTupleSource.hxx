@@ -392,9 +392,9 @@ class RNTupleSource final : public RSource {
    }
 
 public:
-   /// The source of `node`'s `columns`, or nullptr (with the reason in `whyNot`) when they cannot all be read
-   /// from fields: the dataframe is not an RNTuple, defines a column, or a column is a nested collection, an
-   /// object, or of a type that differs from the field's.
+   /// The source of `node`'s stored `columns` (the loader leaves Defines to the event loop), or nullptr (with
+   /// the reason in `whyNot`) when they cannot all be read from fields: the dataframe is not an RNTuple, or a
+   /// column is a nested collection, an object, or of a type that differs from the field's.
    static std::unique_ptr<RNTupleSource> Create(Node node, const std::vector<std::string> &columns,
                                                 const std::vector<RColumnNumbers> &numbers, std::string &whyNot)
    {
@@ -407,12 +407,6 @@ public:
          whyNot = "the dataframe is not an RNTuple";
          return nullptr;
       }
-      const auto defined = node.GetDefinedColumnNames();
-      for (const auto &column : columns)
-         if (std::find(defined.begin(), defined.end(), column) != defined.end()) {
-            whyNot = "column '" + column + "' is a Define";
-            return nullptr;
-         }
       std::unique_ptr<RNTupleSource> source(new RNTupleSource);
       source->fNTupleName = dataSource->*GetMember(RNTupleNameTag{});
       source->fFiles = dataSource->*GetMember(RNTupleFilesTag{});

@@ -188,9 +188,10 @@ class RTreeSource final : public RSource {
    RTreeSource() = default;
 
 public:
-   /// The source of `node`'s `columns`, or nullptr (with the reason in `whyNot`) when they cannot all be read
-   /// from baskets: the dataframe is not a TTree or TChain of files, has friend trees, defines one of the
-   /// columns, or a column's branch is of a kind the source does not decode (see ClassifyBranch).
+   /// The source of `node`'s stored `columns` (the loader leaves Defines to the event loop), or nullptr (with
+   /// the reason in `whyNot`) when they cannot all be read from baskets: the dataframe is not a TTree or TChain
+   /// of files, has friend trees, or a column's branch is of a kind the source does not decode (see
+   /// ClassifyBranch).
    static std::unique_ptr<RTreeSource> Create(Node node, const std::vector<std::string> &columns,
                                               const std::vector<RColumnNumbers> &numbers, std::string &whyNot)
    {
@@ -200,12 +201,6 @@ public:
          whyNot = "the dataframe is not a TTree or TChain";
          return nullptr;
       }
-      const auto defined = node.GetDefinedColumnNames();
-      for (const auto &column : columns)
-         if (std::find(defined.begin(), defined.end(), column) != defined.end()) {
-            whyNot = "column '" + column + "' is a Define";
-            return nullptr;
-         }
       if (HasFriends(*tree)) {
          whyNot = "the tree has friends";
          return nullptr;
