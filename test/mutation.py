@@ -7,7 +7,7 @@ then fail. For every mutant this script copies the repository (tracked files and
 not ignore, nothing from build directories) into a temporary directory, applies the replacement there,
 runs only the named tests in one pytest process, and records the result:
 
-- ``killed``: a named test failed, as it must;
+- ``killed``: a named test failed, as it must (or the tests crashed, or ran past TIMEOUT_S);
 - ``survived``: the tests passed, so they do not guard the promise;
 - ``stale``: the ``old`` text no longer occurs exactly once, so the mutant must be updated to the code;
 - ``error``: pytest could not run the tests (a node id that no longer exists, a collection error).
@@ -362,6 +362,10 @@ def check(mutant: Mutant, files: list[str], baseline: bool) -> Outcome:
         return Outcome(mutant, "passed" if status == 0 else "failed", seconds, "" if status == 0 else tail)
     if status is None:
         return Outcome(mutant, "killed (timeout)", seconds)
+    # A crash fails a test suite too (a misaligned read may run off a buffer rather than deliver wrong values):
+    # killed by a signal, or ended by ROOT's crash handler with 128 + a signal number.
+    if status < 0 or status > 128:
+        return Outcome(mutant, "killed (crash)", seconds, f"exit status {status}")
     # pytest: 0 all passed, 1 some failed; anything else means the tests did not run as listed.
     result = {0: "survived", 1: "killed"}.get(status, "error")
     return Outcome(mutant, result, seconds, tail if result == "error" else "")
@@ -415,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             if outcome.detail:
                 print(outcome.detail, file=sys.stderr, flush=True)
     print(table(outcomes))
-    good = {"passed"} if arguments.baseline else {"killed", "killed (timeout)"}
+    good = {"passed"} if arguments.baseline else {"killed", "killed (timeout)", "killed (crash)"}
     failures = [o for o in outcomes if o.result not in good]
     summary = ", ".join(f"{o.mutant.name} {o.result}" for o in failures) or "all as expected"
     print(f"\n{len(outcomes)} mutants in {time.perf_counter() - started:.0f} s: {summary}")

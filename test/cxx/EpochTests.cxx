@@ -308,6 +308,28 @@ void BasketReadingDeliversWhatTheEventLoopDelivers()
    RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromSources, static_cast<std::uint64_t>(kTotal - 6));
 }
 
+void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers()
+{
+   RTempDir dir("defines_beside_stored_columns_deliver_what_the_event_loop_delivers");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   // x is computed by the event loop, idx read from the baskets: ReadEpoch checks that each row's x is its idx's.
+   auto defined = df.Filter([](Long64_t idx) { return idx % 3 != 0; }, {"idx"})
+                     .Redefine("x", [](Long64_t idx) { return XOf(idx); }, {"idx"});
+   auto options = IndexOptions(64, 0.2, false);
+   RIndexLoader mixed(defined, IndexColumns(), options);
+   options.fReadThreads = 0;
+   RIndexLoader byEventLoop(defined, IndexColumns(), options);
+   RDL_CHECK_EQ(mixed.GetReadPath(0, 0), std::string("TTree baskets"));
+   RDL_CHECK_EQ(mixed.GetReadPath(0, 1), std::string("event loop (a Define)"));
+   for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
+      const auto fromBoth = ReadRunningEpoch(*mixed.StartEpoch(split));
+      const auto fromEventLoop = ReadRunningEpoch(*byEventLoop.StartEpoch(split));
+      RDL_CHECK(fromBoth.fIndices == fromEventLoop.fIndices);
+      RDL_CHECK(fromBoth.fTargets == fromEventLoop.fTargets);
+      RDL_CHECK_EQ(mixed.GetEpochStats().fEntriesFromSources, mixed.GetNumEntries(split));
+   }
+}
+
 void SuccessiveEpochsAreShuffledDifferently()
 {
    RTempDir dir("successive_epochs_are_shuffled_differently");

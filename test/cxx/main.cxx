@@ -24,6 +24,7 @@ void ResampledEpochResumes();
 void InvalidResamplingIsRejected();
 void SameSeedGivesIdenticalEpochs();
 void BasketReadingDeliversWhatTheEventLoopDelivers();
+void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
 void EarlyStopThenNewEpochIsComplete();
@@ -67,6 +68,7 @@ constexpr RTest kTests[] = {
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
    {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
+   {"defines_beside_stored_columns_deliver_what_the_event_loop_delivers", DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},
    {"oversampling_repeats_the_minority_evenly", OversamplingRepeatsTheMinorityEvenly},
    {"resampling_with_replacement_draws_independently", ResamplingWithReplacementDrawsIndependently},
