@@ -66,13 +66,15 @@ def test_loader_driven_from_another_python_thread(clustered_file):
     assert np.array_equal(np.sort(result["seen"]), np.arange(1000))
 
 
-def test_error_in_a_define_surfaces_in_the_consumer_thread(clustered_file):
+@pytest.mark.parametrize("columns", [["z"], ["x", "z"]], ids=["event_loop", "define_beside_baskets"])
+def test_error_in_a_define_surfaces_in_the_consumer_thread(clustered_file, columns):
     ROOT.gInterpreter.Declare(
+        "#ifndef RDL_TEST_FAIL\n#define RDL_TEST_FAIL\n"
         "float rdataloader_test_fail(Long64_t i) { if (i == 567) throw std::runtime_error(\"bad entry 567\"); "
-        "return i; }"
+        "return i; }\n#endif"
     )
     df = ROOT.RDataFrame("tree", clustered_file).Define("z", "rdataloader_test_fail(idx)")
-    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["z"])
+    loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=columns)
     # The whole message: the cluster of 100 holding entry 567, the dataframe, the define's own error and the file.
     message = (re.escape("ROOT::ML::RDataLoader: reading entries [500, 600) of dataframe 0 failed: bad entry 567 [")
                + ".*" + re.escape(f"{clustered_file}]") + "$")

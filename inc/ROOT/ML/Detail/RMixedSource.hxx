@@ -138,7 +138,7 @@ public:
       for (std::size_t c = 0, file = 0; c < fromLoop.size(); ++c)
          fFileColumn.push_back(fromLoop[c] ? kFromLoop : file++);
       fEntryBytes = fFiles->GetEntryBytes();
-      fReaderBytes = fFiles->GetReaderBytes() + fLoop.GetReaderBytes();
+      fReaderBytes = fFiles->GetReaderBytes() + 2 * fLoop.GetReaderBytes(); // a reader's two event loop readers
    }
 
    std::unique_ptr<RSourceReader> MakeReader() const final { return std::make_unique<RReader>(*this); }
