@@ -159,7 +159,7 @@ MUTANTS = (
         "basket-filter-ignored",
         "entries read from TTree baskets are picked by the passing mask the counting pass recorded",
         "inc/ROOT/ML/Detail/RSource.hxx",
-        "      for (auto &chunk : fChunks)\n         chunk.Keep(mask, begin, end);\n",
+        "      if (unit.fFiltered)\n         for (auto &chunk : fChunks)\n            chunk.Keep(mask, range.fBegin, range.fEnd);\n",
         "",
         (TESTS + "test_epoch.py::test_filtered_split_covers_passing_entries_once_without_leakage",),
     ),
