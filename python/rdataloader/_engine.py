@@ -11,7 +11,7 @@ import time
 import warnings
 import weakref
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -68,7 +68,10 @@ class Engine:
         options.fBatchesInMemory = window_batches(spec)
         options.fLoadEager = spec.load_eager
         options.fWeights = spec.weights
-        options.fClassWeighted = spec.class_weights is not None
+        options.fBalanceClasses = spec.class_weights == "balanced"
+        if isinstance(spec.class_weights, Mapping):
+            for label, weight in spec.class_weights.items():
+                options.fClassWeights[label] = weight
         if spec.sampling is not None:
             options.fSampling = getattr(ml.ESampling, _SAMPLING_KINDS[spec.sampling.kind])
             options.fSamplingRatio = spec.sampling.ratio
@@ -101,7 +104,9 @@ class Engine:
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
         self.normalization = self._normalize(spec.normalize)
-        self.class_weights = self._weigh_classes(spec.class_weights)
+        self.class_weights = (
+            {int(label): float(w) for label, w in self._cxx.GetClassWeights()} if spec.class_weights is not None else None
+        )
         self._lock = threading.Lock()
         self._active: dict[int, _Position] = {}  # per split: its last iteration started, while it runs
         self._resume: dict[int, _Position] = {}  # per split: the saved epoch its next iteration resumes
@@ -166,48 +171,12 @@ class Engine:
                 statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
             except Exception as error:
                 raise translate_cxx_error(error) from error
-            fitted = Normalization.fit(flat, element_methods(normalize, features, self.spec.flat_names),
-                                       list(statistics))
+            fitted = Normalization.fit(flat, element_methods(normalize, features, self.spec.flat_names), statistics)
         try:
             self._cxx.SetFeatureTransform(list(fitted.shift), list(fitted.scale))
         except Exception as error:
             raise translate_cxx_error(error) from error
         return fitted
-
-    def _weigh_classes(self, class_weights) -> dict[int, float] | None:
-        """Balanced weights n / (classes x n_class) from the training split, or the given ones.
-
-        Given weights must name every class of the data: a class without one is refused here, before any
-        thread starts, rather than by the loading thread at the first batch that holds it.
-        """
-        if class_weights is None:
-            return None
-        counts = [self._count_classes(split) for split in self._splits]
-        if class_weights == "balanced":
-            if not counts[0]:
-                raise ValueError("class_weights='balanced' weighs the classes of the training split, which has no "
-                                 "entries (after filters); give the weights as a dict, or check the Filters")
-            total = sum(counts[0].values())
-            class_weights = {label: total / (len(counts[0]) * n) for label, n in counts[0].items()}
-        else:
-            missing = sorted((set(counts[0]) | set(counts[1])) - set(class_weights))
-            if missing:
-                raise ValueError(
-                    f"class_weights gives no weight to class{'es' if len(missing) > 1 else ''} "
-                    f"{', '.join(map(str, missing))}, present in the data; give every class a weight "
-                    f"(for example {{{', '.join(f'{c}: 1.0' for c in missing)}}}) or use class_weights='balanced'"
-                )
-        try:
-            self._cxx.SetClassWeights(_cxx_class_map(class_weights))
-        except Exception as error:
-            raise translate_cxx_error(error) from error
-        return dict(class_weights)
-
-    def _count_classes(self, split) -> dict[int, int]:
-        try:
-            return {int(label): int(n) for label, n in self._cxx.CountClasses(split)}
-        except Exception as error:
-            raise translate_cxx_error(error) from error
 
     def resampled_classes(self, split: int) -> dict[int, tuple[int, int]]:
         """label (or dataframe) -> (entries in ``split``, entries delivered per epoch), when resampling."""
@@ -539,12 +508,3 @@ class _Mixing:
         ratios = means.std(axis=0)[spread] / np.sqrt(variance[spread] / self._batch_size)
         names = [name for name, keep in zip(self._features, spread) if keep]
         return {name: float(r) for name, r in zip(names, ratios)}
-
-
-def _cxx_class_map(values: dict[int, float]):
-    import ROOT
-
-    result = ROOT.std.map["std::int64_t", "double"]()
-    for key, value in values.items():
-        result[key] = value
-    return result

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ._cxx import cxx_namespace
 from ._errors import close_matches
 
 METHODS = ("standard", "minmax")
+#: The C++ enumerator (ROOT::ML::ENormalization) of each method.
+_CXX_METHODS = {None: "kNone", "standard": "kStandard", "minmax": "kMinMax"}
 
 
 @dataclass(frozen=True)
@@ -39,22 +41,16 @@ class Normalization:
 
     @classmethod
     def fit(cls, columns: Sequence[str], methods: Sequence[str | None], statistics) -> Normalization:
-        """Choose shift and scale per element from ``ROOT::ML::RRunningStatistics``."""
-        shift, scale, flat = [], [], []
-        for name, method, s in zip(columns, methods, statistics):
-            spread = {"standard": s.GetStdDev(), "minmax": s.fMax - s.fMin}.get(method)
-            if method is None or s.fCount == 0:
-                shift.append(0.0)
-                scale.append(1.0)
-                continue
-            origin = s.fMean if method == "standard" else s.fMin
-            shift.append(float(origin))
-            if spread > 0 and math.isfinite(spread):
-                scale.append(1.0 / float(spread))
-            else:
-                scale.append(1.0)
-                flat.append(name)
-        skipped = {name: int(s.fNonFinite) for name, s in zip(columns, statistics) if s.fNonFinite}
+        """Fit each element from ``ROOT::ML::RRunningStatistics`` by the engine's rule
+        (``ROOT::ML::RNormalization::Fit``, which C++ loaders apply too)."""
+        import ROOT
+
+        ml = cxx_namespace()
+        cxx_methods = ROOT.std.vector[ml.ENormalization]()
+        for method in methods:
+            cxx_methods.push_back(getattr(ml.ENormalization, _CXX_METHODS[method]))
+        fitted = ml.RNormalization.Fit(list(columns), cxx_methods, statistics)
+        skipped = {name: int(n) for name, n in zip(columns, fitted.fSkipped) if n}
         if skipped:
             warnings.warn(
                 "RDataLoader: normalize: NaN or infinite values were left out of the fit ("
@@ -63,32 +59,33 @@ class Normalization:
                 "feature): Filter them out, or Define a replacement, to train on finite values only",
                 stacklevel=4,
             )
-        if flat:
+        constant = [str(name) for name in fitted.GetConstantColumns()]
+        if constant:
             warnings.warn(
-                f"RDataLoader: normalize: {', '.join(flat)} do not vary in the training split; they are only "
+                f"RDataLoader: normalize: {', '.join(constant)} do not vary in the training split; they are only "
                 "shifted (to 0), not scaled",
                 stacklevel=4,
             )
         return cls(
             columns=tuple(columns),
             methods=tuple(methods),
-            shift=tuple(shift),
-            scale=tuple(scale),
-            count=tuple(int(s.fCount) for s in statistics),
-            mean=tuple(float(s.fMean) for s in statistics),
-            std=tuple(float(s.GetStdDev()) for s in statistics),
-            minimum=tuple(float(s.fMin) for s in statistics),
-            maximum=tuple(float(s.fMax) for s in statistics),
-            skipped=tuple(int(s.fNonFinite) for s in statistics),
+            shift=tuple(fitted.fShift),
+            scale=tuple(fitted.fScale),
+            count=tuple(int(n) for n in fitted.fCount),
+            mean=tuple(fitted.fMean),
+            std=tuple(fitted.fStdDev),
+            minimum=tuple(fitted.fMinimum),
+            maximum=tuple(fitted.fMaximum),
+            skipped=tuple(int(n) for n in fitted.fSkipped),
         )
 
     def save(self, path: str | Path) -> None:
-        """Write the normalisation as JSON."""
+        """Write the normalisation as JSON: the file ``ROOT::ML::RNormalization::Load`` reads in C++."""
         Path(path).write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> Normalization:
-        """Read a normalisation written by :meth:`save`."""
+        """Read a normalisation written by :meth:`save` or by ``ROOT::ML::RNormalization::Save`` in C++."""
         data = json.loads(Path(path).read_text())
         return cls(**{k: tuple(v) for k, v in data.items()})
 

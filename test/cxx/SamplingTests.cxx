@@ -200,7 +200,7 @@ void InvalidResamplingIsRejected()
    auto ratio = SamplingOptions(ESampling::kUndersampling, 0., false);
    RDL_CHECK_THROWS(RClassLoader(df, {"idx", "cls"}, ratio), std::invalid_argument, "fSamplingRatio must be in (0, 1]");
    auto weighted = SamplingOptions(ESampling::kUndersampling, 1., false);
-   weighted.fClassWeighted = true;
+   weighted.fBalanceClasses = true;
    RDL_CHECK_THROWS(RClassLoader(df, {"idx", "cls"}, weighted), std::invalid_argument, "not both");
    auto distributed = SamplingOptions(ESampling::kOversampling, 1., false);
    distributed.fWorldSize = 2;

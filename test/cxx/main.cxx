@@ -22,6 +22,9 @@ void OversamplingRepeatsTheMinorityEvenly();
 void ResamplingWithReplacementDrawsIndependently();
 void ResampledEpochResumes();
 void InvalidResamplingIsRejected();
+void NormalizationIsFittedOnTheTrainingSplit();
+void SavedNormalizationLoadsExactlyAndReproducesTheBatches();
+void BalancedClassWeightsWeighEveryClassAlike();
 void SameSeedGivesIdenticalEpochs();
 void BasketReadingDeliversWhatTheEventLoopDelivers();
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
@@ -74,6 +77,9 @@ constexpr RTest kTests[] = {
    {"resampling_with_replacement_draws_independently", ResamplingWithReplacementDrawsIndependently},
    {"resampled_epoch_resumes", ResampledEpochResumes},
    {"invalid_resampling_is_rejected", InvalidResamplingIsRejected},
+   {"normalization_is_fitted_on_the_training_split", NormalizationIsFittedOnTheTrainingSplit},
+   {"saved_normalization_loads_exactly_and_reproduces_the_batches", SavedNormalizationLoadsExactlyAndReproducesTheBatches},
+   {"balanced_class_weights_weigh_every_class_alike", BalancedClassWeightsWeighEveryClassAlike},
    {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
    {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},
    {"early_stop_then_new_epoch_is_complete", EarlyStopThenNewEpochIsComplete},

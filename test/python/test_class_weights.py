@@ -69,7 +69,7 @@ def test_bad_class_weight_requests(imbalanced):
 
 def test_balanced_weights_of_an_empty_training_split_are_refused_with_the_way_out(imbalanced):
     empty = imbalanced.Filter("x < 0")
-    with pytest.raises(ValueError, match=r"'balanced' weighs the classes of the training split, which has no entries"):
+    with pytest.raises(ValueError, match="balanced class weights weigh the classes of the training split, which has no entries"):
         ROOT.ML.RDataLoader(empty, columns=["x", "label"], target="label", class_weights="balanced").num_batches
     # Given weights need no counts: the epochs are empty, as for any empty dataset.
     with pytest.warns(UserWarning, match="no entries"):

@@ -17,6 +17,7 @@
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 #include "ROOT/ML/REpochRun.hxx"
+#include "ROOT/ML/RNormalization.hxx"
 #include "ROOT/ML/RReadError.hxx"
 #include "ROOT/ML/RRunningStatistics.hxx"
 #include "ROOT/ML/RTensorView.hxx"
@@ -116,6 +117,7 @@ class RDataLoader {
    std::mutex fRunsMutex;
    std::vector<std::weak_ptr<REpochRun>> fRuns; ///< Epochs started, some perhaps still running.
    std::shared_ptr<const REpochRun::RStatsRecord> fLastStats; ///< Of the epoch started last.
+   RNormalization fNormalization; ///< Applied to the features; empty without one.
 
 public:
    /// An iterable over one epoch of one split: each begin() starts a new epoch.
@@ -219,12 +221,24 @@ public:
    /// over the data (padding of vector columns is not counted). Runs on the calling thread.
    std::vector<RRunningStatistics> ComputeFeatureStatistics(ESplit split = ESplit::kTrain);
    /// Normalises the features from the next epoch on: element i becomes (value - shift[i]) * scale[i].
-   /// Both vectors have one entry per feature element (see ComputeFeatureStatistics()).
+   /// Both vectors have one entry per feature element (see ComputeFeatureStatistics()). The lower-level
+   /// form of SetNormalization(), for a transform fitted elsewhere; GetNormalization() is then empty.
    void SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale);
+   /// The normalisation of fNormalize / fNormalizeColumns, fitted when the loader was built, or the one
+   /// set last; empty when the features are not normalised.
+   const RNormalization &GetNormalization() const { return fNormalization; }
+   /// Normalises the features from the next epoch on with a normalisation fitted before (saved and loaded,
+   /// or another loader's): for the same feature elements (see RNormalization::fColumns).
+   void SetNormalization(const RNormalization &normalization);
+   /// The names of the feature elements, as RNormalization::fColumns has them: a column, `name_i` for
+   /// element i of a vector column.
+   std::vector<std::string> GetFeatureElementNames() const;
    /// How many entries of `split` carry each class label (the single target, whole numbers).
    std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain);
    /// From the next epoch on, the weights tensor holds weights[class of label] x the event weight.
    void SetClassWeights(std::map<std::int64_t, double> weights);
+   /// The weight of each class (fBalanceClasses, fClassWeights or SetClassWeights()); empty without.
+   const std::map<std::int64_t, double> &GetClassWeights() const { return fTable.GetClassWeights().GetWeights(); }
 
    /// Makes this process worker `worker` of `numWorkers` (torch.utils.data.DataLoader's worker processes)
    /// that share each epoch of the rank's shard: each reads its own whole batches of it, so that together
@@ -288,6 +302,26 @@ private:
          fResampling[static_cast<int>(split)] = Detail::RResamplingPlan::ByDataFrame(
             entries, fOptions.fSampling, fOptions.fSamplingRatio, fOptions.fReplacement, name);
       }
+   }
+
+   /// The passes of the options that learn from the training split: class weights, normalisation.
+   void FitWeightsAndNormalization()
+   {
+      if (fOptions.IsClassWeighted()) {
+         const auto validation =
+            fOptions.fBalanceClasses ? std::map<std::int64_t, std::uint64_t>{} : CountClasses(ESplit::kValidation);
+         SetClassWeights(Detail::ChooseClassWeights(fOptions, CountClasses(ESplit::kTrain), validation));
+      }
+      std::vector<ENormalization> methods;
+      for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
+         const auto &slot = fTable.GetSlot(c);
+         const auto named = fOptions.fNormalizeColumns.find(fColumnNames[c]);
+         const auto method = named != fOptions.fNormalizeColumns.end() ? named->second : fOptions.fNormalize;
+         if (slot.fBlock == EBlock::kFeatures)
+            methods.insert(methods.end(), slot.fWidth, method);
+      }
+      if (std::any_of(methods.begin(), methods.end(), [](ENormalization m) { return m != ENormalization::kNone; }))
+         SetNormalization(RNormalization::Fit(GetFeatureElementNames(), methods, ComputeFeatureStatistics()));
    }
 
    bool IsResampled(ESplit split) const { return fResampling[static_cast<int>(split)].IsActive(); }
@@ -502,6 +536,7 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
               : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(), fNumInputs);
    CreateSources();
    PlanResampling();
+   FitWeightsAndNormalization();
    // The loading threads run event loops while the caller may use ROOT (or cling, from Python).
    ROOT::EnableThreadSafety();
 }
@@ -588,6 +623,37 @@ void RDataLoader<Columns...>::SetFeatureTransform(const std::vector<double> &shi
 {
    StopEpochs();
    fTable.SetFeatureTransform(shift, scale);
+   fNormalization = {};
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SetNormalization(const RNormalization &normalization)
+{
+   const auto names = GetFeatureElementNames();
+   if (normalization.fColumns != names) {
+      std::string features;
+      for (const auto &name : names)
+         features += (features.empty() ? "" : ", ") + name;
+      throw std::invalid_argument("ROOT::ML::RDataLoader: the normalisation is for other features than this "
+                                  "loader's (" + features + ")");
+   }
+   SetFeatureTransform(normalization.fShift, normalization.fScale);
+   fNormalization = normalization;
+}
+
+template <typename... Columns>
+std::vector<std::string> RDataLoader<Columns...>::GetFeatureElementNames() const
+{
+   static constexpr std::array<bool, sizeof...(Columns)> kIsVector{Detail::RVectorTraits<Columns>::kIsVector...};
+   std::vector<std::string> names;
+   for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
+      const auto &slot = fTable.GetSlot(c);
+      if (slot.fBlock != EBlock::kFeatures || slot.fWidth == 0)
+         continue;
+      for (std::size_t i = 0; i < slot.fWidth; ++i)
+         names.push_back(kIsVector[c] ? fColumnNames[c] + "_" + std::to_string(i) : fColumnNames[c]);
+   }
+   return names;
 }
 
 template <typename... Columns>
@@ -595,7 +661,7 @@ std::map<std::int64_t, std::uint64_t> RDataLoader<Columns...>::CountClasses(ESpl
 {
    const auto label = fTable.GetLabelColumn();
    if (label == Detail::RColumnTable::kNoColumn)
-      throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs fClassWeighted or fSampling");
+      throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs class weights or fSampling");
    std::map<std::int64_t, std::uint64_t> counts;
    VisitSplit(split, [&](const Columns &...values) {
       ++counts[Detail::ClassOf(Detail::RBatchWriter<Columns...>::ScalarAt(label, values...))];

@@ -4,6 +4,8 @@
 #ifndef ROOT_ML_RDataLoaderOptions
 #define ROOT_ML_RDataLoaderOptions
 
+#include "ROOT/ML/RNormalization.hxx"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -103,7 +105,16 @@ struct RDataLoaderOptions {
    bool fLoadEager = false;           ///< The window spans the whole split: a full in-memory permutation.
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
-   bool fClassWeighted = false; ///< Weights multiplied by a per-class weight (see RDataLoader::SetClassWeights).
+   /// Multiply the weights by the weight of each entry's class (the single target, whole numbers):
+   /// total / (classes x entries of the class) in the training split, so that every class weighs the same.
+   bool fBalanceClasses = false;
+   /// Or multiply them by these weights, one for every class of the data.
+   std::map<std::int64_t, double> fClassWeights;
+   /// Normalisation of every feature column, fitted on the training split when the loader is built
+   /// (RDataLoader::GetNormalization()).
+   ENormalization fNormalize = ENormalization::kNone;
+   /// Normalisation of the feature columns named, instead of fNormalize.
+   std::map<std::string, ENormalization> fNormalizeColumns;
    /// Resample the dataframes or the classes (fResampleBy) in every epoch, drawn anew each epoch from fSeed.
    ESampling fSampling = ESampling::kNone;
    ESampleBy fResampleBy = ESampleBy::kDataFrame; ///< What fSampling balances.
@@ -132,6 +143,9 @@ struct RDataLoaderOptions {
    /// scalar branches: those are read a basket at a time, beside RDataFrame's event loop. 0 reads every
    /// dataframe through its event loop (one thread).
    std::size_t fReadThreads = 2;
+
+   /// Whether batches carry class weights (fBalanceClasses or fClassWeights).
+   bool IsClassWeighted() const { return fBalanceClasses || !fClassWeights.empty(); }
 
    /// These options, checked for a loader of `columns` (with `numTypes` column types) over `numDataFrames`
    /// dataframes.
@@ -168,7 +182,7 @@ struct RDataLoaderOptions {
       if (fSampling != ESampling::kNone) {
          if (!(fSamplingRatio > 0. && fSamplingRatio <= 1.))
             fail("fSamplingRatio must be in (0, 1]");
-         if (fClassWeighted)
+         if (IsClassWeighted())
             fail("choose either resampling (fSampling) or class weights, not both");
          // Each rank's shard holds other classes in every epoch: resampled shards would differ in size.
          if (fWorldSize > 1)
@@ -185,6 +199,17 @@ struct RDataLoaderOptions {
             fail("target '" + t + "' is not among the columns");
       if (!fWeights.empty() && !known(fWeights))
          fail("weights '" + fWeights + "' is not among the columns");
+      if (fBalanceClasses && !fClassWeights.empty())
+         fail("choose either fBalanceClasses or given fClassWeights, not both");
+      auto collected = [&](const std::string &c) {
+         return std::any_of(fCollections.begin(), fCollections.end(), [&](const RCollectionOptions &o) {
+            return std::find(o.fFields.begin(), o.fFields.end(), c) != o.fFields.end();
+         });
+      };
+      for (const auto &[column, method] : fNormalizeColumns)
+         if (!known(column) || column == fWeights || collected(column) ||
+             std::find(fTargets.begin(), fTargets.end(), column) != fTargets.end())
+            fail("fNormalizeColumns names '" + column + "', which is not a feature column");
       return *this;
    }
 };

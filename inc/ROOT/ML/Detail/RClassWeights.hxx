@@ -5,10 +5,12 @@
 #define ROOT_ML_Detail_RClassWeights
 
 #include "ROOT/ML/Detail/RColumnWriter.hxx"
+#include "ROOT/ML/RDataLoaderOptions.hxx"
 
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +35,44 @@ inline std::int64_t ClassOf(double label)
       throw std::invalid_argument("ROOT::ML::RDataLoader: class weights need whole-number labels; got " +
                                   std::to_string(label));
    return static_cast<std::int64_t>(label);
+}
+
+/// The class weights `options` ask for: balanced from the class counts of the training split, or the given
+/// ones, which must weigh every class of both splits (refused here rather than at the first batch with it).
+inline std::map<std::int64_t, double> ChooseClassWeights(const RDataLoaderOptions &options,
+                                                         const std::map<std::int64_t, std::uint64_t> &train,
+                                                         const std::map<std::int64_t, std::uint64_t> &validation)
+{
+   const std::string where = "ROOT::ML::RDataLoader: ";
+   if (!options.fBalanceClasses) {
+      std::set<std::int64_t> missing;
+      for (const auto *counts : {&train, &validation})
+         for (const auto &[label, n] : *counts)
+            if (options.fClassWeights.count(label) == 0)
+               missing.insert(label);
+      if (!missing.empty()) {
+         std::string labels, example;
+         for (const auto label : missing) {
+            labels += (labels.empty() ? "" : ", ") + std::to_string(label);
+            example += (example.empty() ? "" : ", ") + std::to_string(label) + ": 1.0";
+         }
+         throw std::invalid_argument(where + "the class weights give no weight to class" +
+                                     (missing.size() > 1 ? "es " : " ") + labels +
+                                     ", present in the data; give every class a weight (for example {" + example +
+                                     "}) or balance the classes (class_weights='balanced', fBalanceClasses)");
+      }
+      return options.fClassWeights;
+   }
+   if (train.empty())
+      throw std::invalid_argument(where + "balanced class weights weigh the classes of the training split, which "
+                                          "has no entries (after filters); give the weights, or check the Filters");
+   std::uint64_t total = 0;
+   for (const auto &[label, n] : train)
+      total += n;
+   std::map<std::int64_t, double> weights;
+   for (const auto &[label, n] : train)
+      weights[label] = static_cast<double>(total) / static_cast<double>(train.size() * n);
+   return weights;
 }
 
 /// \brief Writes weight(class of label) x event weight into the weights tensor of each entry.

@@ -104,7 +104,7 @@ private:
          throw std::invalid_argument(
             "ROOT::ML::RDataLoader: class weights and resampling need exactly one scalar target column");
       fLabelColumn = IndexOf(targets[0]);
-      if (fOptions->fClassWeighted) {
+      if (fOptions->IsClassWeighted()) {
          auto &weights = fLayout[static_cast<int>(EBlock::kWeights)];
          weights.fWidth = 1;
          fClassWeights = RClassWeights(weights.fDType);
@@ -128,7 +128,7 @@ public:
          Place(fOptions->fWeights);
          fWeightColumn = IndexOf(fOptions->fWeights);
       }
-      if (fOptions->fClassWeighted ||
+      if (fOptions->IsClassWeighted() ||
           (fOptions->fSampling != ESampling::kNone && fOptions->fResampleBy == ESampleBy::kTarget))
          PrepareLabel(isVector);
       // A single integer target is a class label: a plain vector, as losses for classes expect.
@@ -164,8 +164,8 @@ public:
    /// From now on the weights tensor holds weights[class of label] x the event weight.
    void SetClassWeights(std::map<std::int64_t, double> weights)
    {
-      if (fLabelColumn == kNoColumn || !fOptions->fClassWeighted)
-         throw std::logic_error("ROOT::ML::RDataLoader: class weights need fClassWeighted");
+      if (fLabelColumn == kNoColumn || !fOptions->IsClassWeighted())
+         throw std::logic_error("ROOT::ML::RDataLoader: class weights need fBalanceClasses or fClassWeights");
       if (weights.empty())
          throw std::invalid_argument("ROOT::ML::RDataLoader: no class weights given");
       fClassWeights.SetWeights(std::move(weights));

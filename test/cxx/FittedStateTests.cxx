@@ -1,0 +1,181 @@
+/// \file FittedStateTests.cxx
+/// \brief What a C++ loader learns from its training split when it is built: the normalisation of the
+/// features (fNormalize) and the weights of the classes (fBalanceClasses), checked against sums over the
+/// entries the training split holds; and the normalisation's file, read back exactly.
+
+#include "RTestSupport.hxx"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace RDataLoaderTest;
+using ROOT::ML::ENormalization;
+using ROOT::ML::ESplit;
+
+namespace {
+
+/// Features idx, x and vec (2 elements, padded with -9), target label.
+using RFeatureLoader = ROOT::ML::RDataLoader<Long64_t, float, ROOT::RVec<float>, int>;
+
+ROOT::ML::RDataLoaderOptions FeatureOptions()
+{
+   ROOT::ML::RDataLoaderOptions options;
+   options.fBatchSize = 64;
+   options.fDropRemainder = false;
+   options.fTargets = {"label"};
+   options.fValidationSplit = 0.3;
+   options.fSeed = 12;
+   options.fMaxVecSizes = {{"vec", 2}};
+   options.fVecPadding = -9.;
+   return options;
+}
+
+/// The feature values of the entry with index idx, as the dataset stores them (see WriteDataset); NaN where
+/// vec has no such element.
+std::vector<double> FeaturesOf(std::int64_t idx)
+{
+   const auto length = idx % 5;
+   return {static_cast<double>(idx), XOf(idx), length > 0 ? 10. * idx : NAN, length > 1 ? 10. * idx + 1 : NAN};
+}
+
+/// The indices of the training split, read from a loader without normalisation (the split does not depend on it).
+std::vector<std::int64_t> TrainingIndices(ROOT::RDF::RNode df)
+{
+   RFeatureLoader plain(df, {"idx", "x", "vec", "label"}, FeatureOptions());
+   std::vector<std::int64_t> indices;
+   for (const auto &batch : plain.Train())
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
+         indices.push_back(static_cast<std::int64_t>(batch.GetFeatures<float>()(row, 0)));
+   return indices;
+}
+
+bool Close(double a, double b)
+{
+   return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+}
+
+} // namespace
+
+void NormalizationIsFittedOnTheTrainingSplit()
+{
+   RTempDir dir("normalization_is_fitted_on_the_training_split");
+   ROOT::RDataFrame df("tree", WriteDataset(dir, {600, 400}));
+   const auto training = TrainingIndices(df);
+   auto options = FeatureOptions();
+   options.fNormalize = ENormalization::kStandard;
+   options.fNormalizeColumns = {{"vec", ENormalization::kMinMax}, {"x", ENormalization::kNone}};
+   RFeatureLoader loader(df, {"idx", "x", "vec", "label"}, options);
+   const auto &fitted = loader.GetNormalization();
+   RDL_CHECK(fitted.fColumns == (std::vector<std::string>{"idx", "x", "vec_0", "vec_1"}));
+
+   // Two-pass statistics of each element over the training entries where it exists.
+   std::vector<double> sum(4, 0.), squares(4, 0.), low(4, INFINITY), high(4, -INFINITY);
+   std::vector<std::uint64_t> count(4, 0);
+   for (const auto idx : training)
+      for (std::size_t i = 0; i < 4; ++i)
+         if (const double v = FeaturesOf(idx)[i]; !std::isnan(v)) {
+            ++count[i];
+            sum[i] += v;
+            low[i] = std::min(low[i], v);
+            high[i] = std::max(high[i], v);
+         }
+   for (const auto idx : training)
+      for (std::size_t i = 0; i < 4; ++i)
+         if (const double v = FeaturesOf(idx)[i]; !std::isnan(v))
+            squares[i] += (v - sum[i] / count[i]) * (v - sum[i] / count[i]);
+   RDL_CHECK(fitted.fCount == count);
+   RDL_CHECK_MSG(Close(fitted.fShift[0], sum[0] / count[0]), "idx is standardised: shifted by its mean");
+   RDL_CHECK(Close(fitted.fScale[0], 1. / std::sqrt(squares[0] / count[0])));
+   RDL_CHECK_MSG(fitted.fShift[1] == 0. && fitted.fScale[1] == 1., "x, named with kNone, is left as it is");
+   for (std::size_t i : {2, 3}) {
+      RDL_CHECK_MSG(fitted.fShift[i] == low[i], "vec is mapped from its minimum");
+      RDL_CHECK(Close(fitted.fScale[i], 1. / (high[i] - low[i])));
+   }
+
+   // The batches hold (value - shift) * scale, and the padding as it was.
+   std::set<std::int64_t> delivered;
+   for (const auto &batch : loader.Train()) {
+      const auto features = batch.GetFeatures<float>();
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row) {
+         const auto idx = std::llround(features(row, 0) / fitted.fScale[0] + fitted.fShift[0]);
+         delivered.insert(idx);
+         for (std::size_t i = 0; i < 4; ++i) {
+            const double raw = FeaturesOf(idx)[i];
+            const double expected = std::isnan(raw) ? -9. : (raw - fitted.fShift[i]) * fitted.fScale[i];
+            RDL_CHECK_MSG(std::abs(features(row, i) - expected) <= 1e-5 * std::max(1., std::abs(expected)),
+                          "entry " + std::to_string(idx) + ", element " + std::to_string(i));
+         }
+      }
+   }
+   RDL_CHECK(delivered == std::set<std::int64_t>(training.begin(), training.end()));
+}
+
+void SavedNormalizationLoadsExactlyAndReproducesTheBatches()
+{
+   RTempDir dir("saved_normalization_loads_exactly_and_reproduces_the_batches");
+   ROOT::RDataFrame df("tree", WriteDataset(dir, {500}));
+   auto options = FeatureOptions();
+   options.fNormalize = ENormalization::kStandard;
+   RFeatureLoader fitted(df, {"idx", "x", "vec", "label"}, options);
+   const auto path = (dir.GetPath() / "scaler.json").string();
+   fitted.GetNormalization().Save(path);
+   const auto loaded = ROOT::ML::RNormalization::Load(path);
+   const auto &original = fitted.GetNormalization();
+   RDL_CHECK(loaded.fColumns == original.fColumns && loaded.fMethods == original.fMethods);
+   RDL_CHECK_MSG(loaded.fShift == original.fShift && loaded.fScale == original.fScale, "numbers are written exactly");
+   RDL_CHECK(loaded.fMean == original.fMean && loaded.fStdDev == original.fStdDev && loaded.fCount == original.fCount);
+
+   RFeatureLoader applied(df, {"idx", "x", "vec", "label"}, FeatureOptions());
+   applied.SetNormalization(loaded);
+   auto a = fitted.Train().begin();
+   for (const auto &batch : applied.Train()) {
+      const auto x = batch.GetFeatures<float>(), y = (*a).GetFeatures<float>();
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
+         for (std::size_t i = 0; i < 4; ++i)
+            RDL_CHECK_EQ(x(row, i), y(row, i));
+      ++a;
+   }
+
+   ROOT::ML::RDataLoader<Long64_t, int> other(df, {"idx", "label"}, FeatureOptions());
+   RDL_CHECK_THROWS(other.SetNormalization(loaded), std::invalid_argument, "other features than this loader's (idx)");
+   std::ofstream(path) << "{\"columns\": [\"idx\"], \"methods\": [\"standard\"], \"shift\": [1, 2]}";
+   RDL_CHECK_THROWS(ROOT::ML::RNormalization::Load(path), std::runtime_error, "\"shift\" has 2 values for 1 columns");
+}
+
+void BalancedClassWeightsWeighEveryClassAlike()
+{
+   RTempDir dir("balanced_class_weights_weigh_every_class_alike");
+   auto df = ROOT::RDataFrame("tree", WriteDataset(dir, {700, 300}))
+                      .Define("cls", [](Long64_t idx) { return static_cast<int>(idx % 10 == 0); }, {"idx"});
+   auto options = FeatureOptions();
+   options.fTargets = {"cls"};
+   ROOT::ML::RDataLoader<Long64_t, int> plain(df, {"idx", "cls"}, options);
+   std::map<int, std::uint64_t> counts;
+   for (const auto &batch : plain.Train())
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
+         ++counts[static_cast<std::int64_t>(batch.GetFeatures<float>()(row, 0)) % 10 == 0];
+   const double total = counts[0] + counts[1];
+
+   options.fBalanceClasses = true;
+   ROOT::ML::RDataLoader<Long64_t, int> weighted(df, {"idx", "cls"}, options);
+   const auto &weights = weighted.GetClassWeights();
+   RDL_CHECK_EQ(weights.size(), 2u);
+   for (const auto &[label, n] : counts)
+      RDL_CHECK_MSG(weights.at(label) == total / (2. * n), "class " + std::to_string(label));
+   for (const auto &batch : weighted.Train())
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row) {
+         const int label = static_cast<std::int64_t>(batch.GetFeatures<float>()(row, 0)) % 10 == 0;
+         RDL_CHECK_EQ(batch.GetWeights<float>()(row, 0), static_cast<float>(weights.at(label)));
+      }
+
+   options.fBalanceClasses = false;
+   options.fClassWeights = {{0, 1.}};
+   RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df, {"idx", "cls"}, options)), std::invalid_argument,
+                    "no weight to class 1, present in the data");
+   options.fClassWeights.clear();
+   options.fBalanceClasses = true;
+   RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df.Filter([] { return false; }), {"idx", "cls"}, options)),
+                    std::invalid_argument, "training split, which has no entries");
+}
