@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ROOT
-from rdataloader import Normalization
+from rdataloader import Normalization, _cxx
 
 
 @pytest.fixture
@@ -117,3 +117,57 @@ def test_a_nan_or_infinity_is_left_out_of_the_fit_and_counted(clustered_file):
     others = np.delete(z, [17, 400])
     assert np.allclose(others, (finite - finite.mean()) / finite.std(), rtol=1e-12)
     assert "skipped" in repr(table)
+
+
+# The same loader as make(frame, batches_in_memory=10).train_test_split(0.3), written as a C++ macro would:
+# it fits the normalisation itself (or applies a saved one) and returns its training features, row by row.
+_CXX_LOADER = r"""
+std::vector<double> rdl_test_normalised_train(ROOT::RDF::RNode df, const std::string &save, const std::string &load)
+{
+   using ROOT::ML::ENormalization;
+   ROOT::ML::RDataLoaderOptions o;
+   o.fBatchSize = 50;
+   o.fBatchesInMemory = 10;
+   o.fValidationSplit = 0.3;
+   o.fSeed = 4;
+   o.fDropRemainder = false;
+   o.fVecPadding = -9;
+   o.fMaxVecSizes = {{"v", 3}, {"w", 2}};
+   for (const char *c : {"idx", "x", "y", "v", "w"})
+      o.fDTypes[c] = ROOT::ML::EDType::kFloat64;
+   if (load.empty()) {
+      o.fNormalize = ENormalization::kStandard;
+      o.fNormalizeColumns = {{"x", ENormalization::kMinMax}, {"y", ENormalization::kNone}};
+   }
+   ROOT::ML::RDataLoader<Long64_t, float, float, ROOT::RVecF, ROOT::RVecF> loader(df, {"idx", "x", "y", "v", "w"}, o);
+   if (load.empty())
+      loader.GetNormalization().Save(save);
+   else
+      loader.SetNormalization(ROOT::ML::RNormalization::Load(load));
+   std::vector<double> values;
+   for (const auto &batch : loader.Train()) {
+      const auto x = batch.GetFeatures<double>();
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
+         for (std::size_t i = 0; i < 8; ++i)
+            values.push_back(x(row, i));
+   }
+   return values;
+}
+"""
+
+
+@pytest.mark.filterwarnings("ignore:RDataLoader. the batches of this train epoch follow the order:RuntimeWarning")
+def test_a_cxx_loader_fits_and_applies_the_normalisation_python_does(frame, tmp_path):
+    _cxx.cxx_namespace()  # the engine's headers
+    ROOT.gInterpreter.Declare(_CXX_LOADER)
+    cxx_file, python_file = tmp_path / "cxx.json", tmp_path / "python.json"
+    cxx = np.asarray(ROOT.rdl_test_normalised_train(ROOT.RDF.AsRNode(frame), str(cxx_file), "")).reshape(-1, 8)
+    methods = {"idx": "standard", "x": "minmax", "v": "standard", "w": "standard"}
+    train, _ = make(frame, batches_in_memory=10, normalize=methods).train_test_split(0.3)
+    python = np.concatenate(list(train.as_numpy()))
+    # The same fit, exactly, read back by Python from the C++ file, and the same batches, bit for bit.
+    assert Normalization.load(cxx_file) == train.normalization
+    assert np.array_equal(cxx, python)
+    # And the other way: the file Python saves, applied by a C++ loader.
+    train.normalization.save(python_file)
+    assert np.array_equal(np.asarray(ROOT.rdl_test_normalised_train(ROOT.RDF.AsRNode(frame), "", str(python_file))).reshape(-1, 8), python)
