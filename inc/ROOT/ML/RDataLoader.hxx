@@ -349,7 +349,7 @@ private:
 
    /// The source for the format of `node` that reads the columns c with !fromLoop[c] from its files, if it
    /// can read them all.
-   std::unique_ptr<Detail::RSource>
+   std::unique_ptr<Detail::RFileSource>
    CreateFileSource(ROOT::RDF::RNode &node, const std::vector<bool> &fromLoop, std::string &whyNot) const
    {
       if constexpr (!kSourceReadable) {

@@ -106,6 +106,7 @@ public:
 /// allows: a unit's own range, or with a recorded passing mask, the source entries of the entries asked.
 template <typename... Columns>
 class REventLoopReader final : public RSourceReader {
+   std::vector<RColumnChunk> fChunks; ///< Per column, for the entries read last.
    REventLoops<Columns...> &fLoops;
    const std::vector<std::string> &fColumns; ///< Read by the loop, placeholders where !fFromLoop.
    const std::vector<bool> &fFromLoop;       ///< Per column, whether the loop delivers it.
@@ -158,14 +159,16 @@ class REventLoopReader final : public RSourceReader {
       }
    };
 
-   void ReadEntries(std::uint64_t, std::uint64_t) final {}
-
 public:
    REventLoopReader(REventLoops<Columns...> &loops, const std::vector<std::string> &columns,
-                    const std::vector<bool> &fromLoop, std::uint64_t entryBytes)
-      : RSourceReader(sizeof...(Columns), entryBytes), fLoops(loops), fColumns(columns), fFromLoop(fromLoop)
+                    const std::vector<bool> &fromLoop)
+      : fChunks(sizeof...(Columns)), fLoops(loops), fColumns(columns), fFromLoop(fromLoop)
    {
    }
+
+   /// An event loop is one thread.
+   void SetThreads(std::size_t) final {}
+   RColumnCursor GetCursor(std::size_t c) const final { return RColumnCursor(fChunks[c]); }
 
    std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first, std::uint64_t count) final
    {
@@ -216,7 +219,7 @@ public:
    }
    std::unique_ptr<RSourceReader> MakeReader() const final
    {
-      return std::make_unique<REventLoopReader<Columns...>>(fLoops, fColumns, fFromLoop, fEntryBytes);
+      return std::make_unique<REventLoopReader<Columns...>>(fLoops, fColumns, fFromLoop);
    }
    std::uint64_t GetNumEntries() const final { return 0; }
    const char *GetName() const final { return "event loop"; }

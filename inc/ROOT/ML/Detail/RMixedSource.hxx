@@ -30,7 +30,7 @@ namespace Detail {
 /// mask tells both where they lie, and a read checks that both delivered them all.
 template <typename... Columns>
 class RMixedSource final : public RSource {
-   std::unique_ptr<RSource> fFiles;       ///< Reads the stored columns, numbered among themselves.
+   std::unique_ptr<RFileSource> fFiles;   ///< Reads the stored columns, numbered among themselves.
    REventLoopSource<Columns...> fLoop;    ///< Computes the Defines; placeholders for the stored columns.
    std::vector<std::size_t> fFileColumn;  ///< Per loaded column, its number in fFiles, or kFromLoop.
 
@@ -51,13 +51,11 @@ class RMixedSource final : public RSource {
       };
 
       const RMixedSource &fSource;
-      std::unique_ptr<RSourceReader> fFiles;
+      std::unique_ptr<RFileReader> fFiles;
       /// The cursors read one while the next range fills the other.
       std::unique_ptr<RSourceReader> fLoops[2];
       std::size_t fCurrent = 0; ///< The event loop reader the cursors read.
       RLoopRead fLoopRead;
-
-      void ReadEntries(std::uint64_t, std::uint64_t) final {}
 
       void StartLoop(std::size_t reader, const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
                      std::uint64_t count)
@@ -79,9 +77,8 @@ class RMixedSource final : public RSource {
 
    public:
       explicit RReader(const RMixedSource &source)
-         : RSourceReader(0, source.fEntryBytes),
-           fSource(source),
-           fFiles(source.fFiles->MakeReader()),
+         : fSource(source),
+           fFiles(source.fFiles->MakeFileReader()),
            fLoops{source.fLoop.MakeReader(), source.fLoop.MakeReader()}
       {
       }
@@ -131,7 +128,7 @@ class RMixedSource final : public RSource {
 public:
    /// \param files the file source of the stored columns, those c with !fromLoop[c], in their order
    /// \param loopColumns the loaded columns, placeholders for the stored ones (REventLoops::WithPlaceholders())
-   RMixedSource(std::unique_ptr<RSource> files, REventLoops<Columns...> &loops, std::vector<std::string> loopColumns,
+   RMixedSource(std::unique_ptr<RFileSource> files, REventLoops<Columns...> &loops, std::vector<std::string> loopColumns,
                 const std::vector<bool> &fromLoop, std::uint64_t loopEntryBytes)
       : fFiles(std::move(files)), fLoop(loops, std::move(loopColumns), fromLoop, loopEntryBytes)
    {

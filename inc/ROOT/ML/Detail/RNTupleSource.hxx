@@ -201,7 +201,7 @@ inline const RNumberType *FindNumbers(EDataType type, const std::string &stored)
 /// (it would decompress every column of a cluster the reader knows of, on the same cores). A range lies
 /// within one cluster: the loader's reading units are clusters.
 template <typename Node = ROOT::RDF::RNode>
-class RNTupleSource final : public RSource {
+class RNTupleSource final : public RFileSource {
    struct RColumn {
       RFieldBinding fBinding;
       const RNumberType *fNumbers = nullptr;
@@ -222,7 +222,7 @@ class RNTupleSource final : public RSource {
    ROOT::RNTupleReadOptions fReadOptions;
 
    /// Reads the fields of one file at a time, with an RNTupleReader of its own per thread of a read.
-   class RReader final : public RSourceReader {
+   class RReader final : public RFileReader {
       /// One thread's reader of one file, with the process that opened it, and its field readers.
       struct RHandle {
          std::unique_ptr<ROOT::RNTupleReader> fReader;
@@ -328,7 +328,7 @@ class RNTupleSource final : public RSource {
 
    public:
       explicit RReader(const RNTupleSource &source)
-         : RSourceReader(source.fColumns.size(), source.fEntryBytes),
+         : RFileReader(source.fColumns.size(), source.fEntryBytes),
            fSource(source),
            fHandles(1),
            fEntrySizes(source.fColumns.size())
@@ -341,7 +341,7 @@ class RNTupleSource final : public RSource {
       }
       void SetThreads(std::size_t threads) final
       {
-         RSourceReader::SetThreads(threads);
+         RFileReader::SetThreads(threads);
          for (std::size_t t = fThreads; t < fHandles.size(); ++t)
             Close(fHandles[t]);
          fHandles.resize(fThreads);
@@ -443,7 +443,7 @@ public:
 #endif
    }
 
-   std::unique_ptr<RSourceReader> MakeReader() const final { return std::make_unique<RReader>(*this); }
+   std::unique_ptr<RFileReader> MakeFileReader() const final { return std::make_unique<RReader>(*this); }
    std::uint64_t GetNumEntries() const final { return fEntries; }
    const char *GetName() const final { return "RNTuple pages"; }
 };

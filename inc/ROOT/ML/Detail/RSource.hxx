@@ -20,10 +20,25 @@ namespace ROOT {
 namespace ML {
 namespace Detail {
 
-/// \brief Decodes the loaded columns of one dataframe, a part of a reading unit at a time, into one
-/// RColumnChunk per column. Used by one thread at a time; each reader has file handles of its own,
-/// reopened in a process forked from the one that opened them (a shared file offset would mix the reads).
+/// \brief Delivers the loaded columns of one dataframe, a part of a reading unit at a time, as one cursor per
+/// column. Used by one thread at a time.
 class RSourceReader {
+public:
+   virtual ~RSourceReader() = default;
+   /// Lets a read share its columns among `threads` threads, where the reader can.
+   virtual void SetThreads(std::size_t threads) = 0;
+   /// Reads the passing entries of `unit` from rank `first` on (in `mask`'s order), at most `count` of them:
+   /// returns how many it read, at least one. The cursors then hold exactly these entries.
+   virtual std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
+                              std::uint64_t count) = 0;
+   /// A cursor over column `c`'s values of the entries read last.
+   virtual RColumnCursor GetCursor(std::size_t c) const = 0;
+};
+
+/// \brief A reader that decodes the columns from the files, into one RColumnChunk per column. Each has file
+/// handles of its own, reopened in a process forked from the one that opened them (a shared file offset
+/// would mix the reads).
+class RFileReader : public RSourceReader {
    /// Decoded bytes of a range below which one more thread costs more than it saves.
    static constexpr std::uint64_t kBytesPerThread = 1 << 20;
 
@@ -67,11 +82,10 @@ public:
    /// Decoded bytes to read at a time by default: a few baskets or pages per column, whatever the clusters.
    static constexpr std::uint64_t kBytesPerRead = 4 << 20;
 
-   RSourceReader(std::size_t columns, std::uint64_t entryBytes) : fChunks(columns), fEntryBytes(entryBytes) {}
-   virtual ~RSourceReader() = default;
+   RFileReader(std::size_t columns, std::uint64_t entryBytes) : fChunks(columns), fEntryBytes(entryBytes) {}
 
-   /// Lets a read share its columns among `threads` threads (each with file handles of its own).
-   virtual void SetThreads(std::size_t threads) { fThreads = std::max<std::size_t>(threads, 1); }
+   /// Each thread has file handles of its own.
+   void SetThreads(std::size_t threads) override { fThreads = std::max<std::size_t>(threads, 1); }
    /// Entries to decode at a time: about kBytesPerRead.
    std::uint64_t GetEntriesPerRead() const { return std::max<std::uint64_t>(1, kBytesPerRead / fEntryBytes); }
 
@@ -98,10 +112,9 @@ public:
       return {begin, end, mask.Count(begin, end)};
    }
 
-   /// Decodes the passing entries PlanRead() chooses. Returns how many it decoded; the chunks then hold
-   /// exactly these entries.
-   virtual std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
-                              std::uint64_t count)
+   /// Decodes the passing entries PlanRead() chooses.
+   std::uint64_t Read(const RReadingUnit &unit, const RPassingMask &mask, std::uint64_t first,
+                      std::uint64_t count) final
    {
       const auto range = PlanRead(unit, mask, first, count);
       ReadEntries(unit.fBegin + range.fBegin, unit.fBegin + range.fEnd);
@@ -111,8 +124,7 @@ public:
       return range.fCount;
    }
 
-   /// A cursor over column `c`'s values of the entries read last.
-   virtual RColumnCursor GetCursor(std::size_t c) const { return RColumnCursor(fChunks[c]); }
+   RColumnCursor GetCursor(std::size_t c) const final { return RColumnCursor(fChunks[c]); }
 };
 
 /// \brief What a source knows of a dataframe's files, shared by the readers it makes: where the columns
@@ -140,7 +152,14 @@ public:
       return !unit.fWholeLoop && (!unit.fFiltered || passing.IsRecorded());
    }
    /// Memory a reader holds at most: its buffers of baskets or pages, and a read's decoded entries.
-   std::uint64_t GetReaderBytes() const { return fReaderBytes + RSourceReader::kBytesPerRead; }
+   std::uint64_t GetReaderBytes() const { return fReaderBytes + RFileReader::kBytesPerRead; }
+};
+
+/// \brief A source that reads the files themselves (TTree baskets, RNTuple pages), with RFileReaders.
+class RFileSource : public RSource {
+public:
+   virtual std::unique_ptr<RFileReader> MakeFileReader() const = 0;
+   std::unique_ptr<RSourceReader> MakeReader() const final { return MakeFileReader(); }
 };
 
 } // namespace Detail

@@ -40,7 +40,7 @@ namespace Detail {
 /// \tparam Node always RNode: a template only so that its members are instantiated with the loader that uses
 ///         them (in a compiled engine library), not by cling when it parses this header.
 template <typename Node = ROOT::RDF::RNode>
-class RTreeSource final : public RSource {
+class RTreeSource final : public RFileSource {
    /// One file of the dataset: its tree and, per column, where the baskets lie.
    struct RFile {
       std::string fName;
@@ -55,7 +55,7 @@ class RTreeSource final : public RSource {
    std::vector<RFile> fFiles;
 
    /// Decodes the baskets of the columns through file handles of its own, one per thread of a read.
-   class RReader final : public RSourceReader {
+   class RReader final : public RFileReader {
       /// One thread's open file, with the process that opened it.
       struct RHandle {
          std::unique_ptr<TFile> fFile;
@@ -97,7 +97,7 @@ class RTreeSource final : public RSource {
 
    public:
       explicit RReader(const RTreeSource &source)
-         : RSourceReader(source.fColumns.size(), source.fEntryBytes),
+         : RFileReader(source.fColumns.size(), source.fEntryBytes),
            fSource(source),
            fHandles(1),
            fLoaders(source.fColumns.size())
@@ -105,7 +105,7 @@ class RTreeSource final : public RSource {
       }
       void SetThreads(std::size_t threads) final
       {
-         RSourceReader::SetThreads(threads);
+         RFileReader::SetThreads(threads);
          fHandles.resize(fThreads);
       }
    };
@@ -224,7 +224,7 @@ public:
       return reader;
    }
 
-   std::unique_ptr<RSourceReader> MakeReader() const final { return std::make_unique<RReader>(*this); }
+   std::unique_ptr<RFileReader> MakeFileReader() const final { return std::make_unique<RReader>(*this); }
    std::uint64_t GetNumEntries() const final { return fFiles.back().fFirstEntry + fFiles.back().fEntries; }
    const char *GetName() const final { return "TTree baskets"; }
 };
