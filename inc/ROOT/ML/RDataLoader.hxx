@@ -5,15 +5,12 @@
 #define ROOT_ML_RDataLoader
 
 #include "ROOT/ML/Detail/RColumnTable.hxx"
+#include "ROOT/ML/Detail/RDataFrameSources.hxx"
 #include "ROOT/ML/Detail/REpochProducer.hxx"
-#include "ROOT/ML/Detail/REventLoopSource.hxx"
 #include "ROOT/ML/Detail/RKeySplit.hxx"
-#include "ROOT/ML/Detail/RMixedSource.hxx"
-#include "ROOT/ML/Detail/RNTupleSource.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RResampler.hxx"
-#include "ROOT/ML/Detail/RTreeSource.hxx"
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 #include "ROOT/ML/REpochRun.hxx"
@@ -23,7 +20,6 @@
 #include "ROOT/ML/RTensorView.hxx"
 
 #include <ROOT/RDataFrame.hxx>
-#include <TChain.h>
 #include <TROOT.h>
 
 #include <algorithm>
@@ -84,8 +80,6 @@ class RDataLoader {
                  "ROOT::ML::RDataLoader: every column must be an arithmetic type or an RVec/std::vector/std::array "
                  "of one; Define a numeric column from strings or objects first");
 
-   /// Whether every column type is one that file sources decode (see Detail::IsSourceReadable).
-   static constexpr bool kSourceReadable = Detail::AllOf({Detail::IsSourceReadable<Columns>()...});
    /// The reading memory of an epoch's streams, beside its window: readers hold about this much together.
    static constexpr std::uint64_t kStreamBytes = 64 << 20;
    /// Streams an epoch is read as at most (see Detail::RStreamSchedule).
@@ -98,17 +92,7 @@ class RDataLoader {
    RDataLoaderOptions fOptions;
    Detail::RColumnTable fTable;
    Detail::RReadingPlan fPlan;
-   /// Per dataframe, the source reading its columns from its files, or nullptr where its entries go through
-   /// its event loop (and then why, in fReadPaths).
-   std::vector<std::unique_ptr<Detail::RSource>> fSources;
-   std::vector<std::vector<std::string>> fReadPaths; ///< Per dataframe and column, how it is read (statistics).
-   /// The most a stream's reader holds, from the sources the dataframes have (read or not: see CreateSources()).
-   std::uint64_t fStreamReaderBytes = 0;
-   /// Whether a dataframe's entries need its event loop (it has no file source, or Defines), which is read
-   /// as one stream.
-   bool fLoopOnlyInput = false;
-   std::unique_ptr<Detail::REventLoops<Columns...>> fEventLoops;
-   std::unique_ptr<Detail::REventLoopSource<Columns...>> fEventLoopSource;
+   std::unique_ptr<Detail::RDataFrameSources<Columns...>> fSources;
    /// Per split, active with RDataLoaderOptions::fSampling (by target, for the training split only).
    std::array<Detail::RResamplingPlan, 2> fResampling;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
@@ -262,7 +246,7 @@ public:
    /// filters): a run can only be resumed over a dataset with the same fingerprint.
    std::uint64_t GetDatasetDigest() const { return fPlan.GetDigest(); }
    /// How column `c` of dataframe `d` is read: by a source ("TTree baskets"), or by its event loop, and why.
-   const std::string &GetReadPath(std::size_t d, std::size_t c) const { return fReadPaths.at(d).at(c); }
+   const std::string &GetReadPath(std::size_t d, std::size_t c) const { return fSources->GetReadPath(d, c); }
    /// Parts of an epoch of `split` read side by side (see Detail::RStreamSchedule): more mix the dataset
    /// better into a small shuffle window, each costs a reader's buffers.
    std::uint64_t GetNumStreams(ESplit split) const;
@@ -344,94 +328,7 @@ private:
 
    Detail::RDatasetView GetDatasetView() const
    {
-      return {fNumInputs, fOptions, fPlan, fTable, fSources, *fEventLoopSource, fResampling};
-   }
-
-   /// The source for the format of `node` that reads the columns c with !fromLoop[c] from its files, if it
-   /// can read them all.
-   std::unique_ptr<Detail::RFileSource>
-   CreateFileSource(ROOT::RDF::RNode &node, const std::vector<bool> &fromLoop, std::string &whyNot) const
-   {
-      if constexpr (!kSourceReadable) {
-         whyNot = "std::array columns are Defines";
-         return nullptr;
-      } else {
-         const std::vector<Detail::RColumnNumbers> allNumbers{Detail::NumbersOf<Columns>()...};
-         std::vector<Detail::RColumnNumbers> numbers;
-         std::vector<std::string> columns;
-         for (std::size_t c = 0; c < fromLoop.size(); ++c)
-            if (!fromLoop[c]) {
-               columns.push_back(fColumnNames[c]);
-               numbers.push_back(allNumbers[c]);
-            }
-         const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
-         if (format == "TTreeDS")
-            return Detail::RTreeSource<>::Create(node, columns, numbers, whyNot);
-         else if (format == "RNTupleDS")
-            return Detail::RNTupleSource<>::Create(node, columns, numbers, whyNot);
-         else
-            whyNot = "no source reads a data source of type " + format;
-         return nullptr;
-      }
-   }
-
-   /// The source of dataframe `d`: its file source, or where some columns are Defines, its file source for the
-   /// others beside its event loop for these; nullptr (and why, in `whyNot`) where its columns all need the
-   /// event loop.
-   std::unique_ptr<Detail::RSource> CreateSource(std::size_t d, const std::vector<bool> &fromLoop, std::string &whyNot)
-   {
-      if (std::all_of(fromLoop.begin(), fromLoop.end(), [](bool loop) { return loop; })) {
-         whyNot = "every column is a Define";
-         return nullptr;
-      }
-      auto files = CreateFileSource(fNodes[d], fromLoop, whyNot);
-      if (!files || std::none_of(fromLoop.begin(), fromLoop.end(), [](bool loop) { return loop; }))
-         return files;
-      auto loopColumns = fEventLoops->WithPlaceholders(d, fColumnNames, fromLoop);
-      return std::make_unique<Detail::RMixedSource<Columns...>>(std::move(files), *fEventLoops, std::move(loopColumns),
-                                                                fromLoop, GetRowBytes());
-   }
-
-   /// Gives each dataframe the source that reads its columns from its files, where one can.
-   void CreateSources()
-   {
-      fSources.resize(fNodes.size());
-      fReadPaths.resize(fNodes.size());
-      for (std::size_t d = 0; d < fNodes.size(); ++d) {
-         const auto defined = fNodes[d].GetDefinedColumnNames();
-         std::vector<bool> fromLoop;
-         for (const auto &column : fColumnNames)
-            fromLoop.push_back(std::find(defined.begin(), defined.end(), column) != defined.end());
-         std::string whyNot;
-         auto source = CreateSource(d, fromLoop, whyNot);
-         // A dataframe given a range of its tree's entries numbers them differently from the files.
-         if (source && source->GetNumEntries() != fPlan.GetNumSourceEntries(d)) {
-            source.reset();
-            whyNot = "it reads a Range of its entries";
-         }
-         // The number of streams, and so the batches, depend on the memory the source's readers would hold,
-         // whichever path reads: with read_threads=0 the event loop delivers what the source would. A
-         // dataframe with Defines is read as one stream (see GetNumStreams()), whether its stored columns come
-         // from its files or not.
-         if (source)
-            fStreamReaderBytes = std::max(fStreamReaderBytes, source->GetReaderBytes());
-         if (!source || std::find(fromLoop.begin(), fromLoop.end(), true) != fromLoop.end())
-            fLoopOnlyInput = true;
-         if (source && fOptions.fReadThreads == 0) {
-            source.reset();
-            whyNot = "read_threads is 0";
-         }
-         fReadPaths[d].clear();
-         for (std::size_t c = 0; c < fColumnNames.size(); ++c)
-            fReadPaths[d].push_back(!source    ? "event loop (" + whyNot + ")"
-                                    : fromLoop[c] ? std::string("event loop (a Define)")
-                                                  : std::string(source->GetName()));
-         if (!source)
-            RefuseListedChainLoop(d, whyNot);
-         fSources[d] = std::move(source);
-      }
-      fEventLoopSource = std::make_unique<Detail::REventLoopSource<Columns...>>(
-         *fEventLoops, fColumnNames, std::vector<bool>(fColumnNames.size(), true), GetRowBytes());
+      return {fNumInputs, fOptions, fPlan, fTable, fSources->GetSources(), fSources->GetEventLoopSource(), fResampling};
    }
 
    /// Bytes of one entry in a batch (at least 8).
@@ -441,20 +338,6 @@ private:
       for (const auto &block : GetLayout().fBlocks)
          rowBytes += block.fWidth * GetDTypeSize(block.fDType);
       return std::max<std::uint64_t>(rowBytes, 8);
-   }
-
-   /// ROOT's event loop over a part of a TChain that has a TEntryList stops early (ROOT 6.40): such a chain
-   /// can only be read by a source.
-   void RefuseListedChainLoop(std::size_t d, const std::string &whyNot) const
-   {
-      auto *source = dynamic_cast<ROOT::Internal::RDF::RTTreeDS *>(Detail::RDataSourceAccess::Get(fNodes[d]));
-      auto *chain = source ? dynamic_cast<TChain *>(source->GetTree()) : nullptr;
-      if (chain && chain->GetEntryList())
-         throw std::invalid_argument(
-            "ROOT::ML::RDataLoader: dataframe " + std::to_string(d % fNumInputs) +
-            " is a TChain with a TEntryList, which ROOT's event loop cannot read in parts, and its columns need the "
-            "event loop (" + whyNot + "); load only plain branches with read_threads > 0, or select the entries with "
-            "a Filter instead of the entry list");
    }
 
    /// Whether a stream can start reading anywhere in unit `u`: its source can, or its event loop can be
@@ -475,7 +358,7 @@ private:
       const auto view = GetDatasetView();
       for (const auto &slice : fPlan.GetSlices(split)) {
          const auto &unit = fPlan.GetUnit(slice.fUnit);
-         auto reader = (view.ReadsFile(slice.fUnit) ? *fSources[unit.fDataFrame] : *fEventLoopSource).MakeReader();
+         auto reader = (view.ReadsFile(slice.fUnit) ? *view.fSources[unit.fDataFrame] : view.fEventLoop).MakeReader();
          reader->SetThreads(fOptions.fReadThreads);
          for (std::uint64_t done = 0; done < slice.fTake;) {
             const auto read = reader->Read(unit, fPlan.GetPassing(slice.fUnit), slice.fSkip + done,
@@ -530,11 +413,11 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
 {
    if (!fOptions.fSplitKey.empty())
       SplitNodesByKey();
-   fEventLoops = std::make_unique<Detail::REventLoops<Columns...>>(fNodes);
    fPlan = fOptions.fSplitKey.empty()
               ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit())
               : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(), fNumInputs);
-   CreateSources();
+   fSources = std::make_unique<Detail::RDataFrameSources<Columns...>>(fNodes, fNumInputs, fColumnNames, fOptions, fPlan,
+                                                                      GetRowBytes());
    PlanResampling();
    FitWeightsAndNormalization();
    // The loading threads run event loops while the caller may use ROOT (or cling, from Python).
@@ -547,16 +430,16 @@ std::uint64_t RDataLoader<Columns...>::GetNumStreams(ESplit split) const
    const auto &slices = fPlan.GetSlices(split);
    // An event loop is one reader per dataframe: streams would make it jump between distant entries, every
    // jump refilling its tree cache with a whole cluster (4x slower epochs, measured on NanoAOD with Defines).
-   if (!IsShuffled() || IsResampled(split) || slices.size() < 2 || fLoopOnlyInput)
+   if (!IsShuffled() || IsResampled(split) || slices.size() < 2 || fSources->NeedsEventLoop())
       return 1;
    for (const auto &slice : slices)
       if (!IsSeekable(slice.fUnit))
          return 1;
    // Two streams whatever their cost, so that a dataset sorted in two halves (signal, then background) mixes;
    // no more than units, since two streams in one unit would decompress its baskets twice.
-   const auto readerBytes = std::max(fStreamReaderBytes, fEventLoopSource->GetReaderBytes());
+   const auto readerBytes = fSources->GetStreamReaderBytes();
    const auto windowEntries = GetWindowBatches(split) * fOptions.fBatchSize;
-   const auto windowBytes = windowEntries * fEventLoopSource->GetEntryBytes();
+   const auto windowBytes = windowEntries * fSources->GetEventLoopSource().GetEntryBytes();
    const auto affordable = std::clamp<std::uint64_t>(std::max(kStreamBytes, windowBytes) / readerBytes, 2, kMaxStreams);
    // A window that holds the whole split mixes it already.
    const auto windows = (GetNumEntries(split) + windowEntries - 1) / windowEntries;
