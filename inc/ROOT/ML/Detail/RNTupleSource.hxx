@@ -223,13 +223,15 @@ class RNTupleSource final : public RFileSource {
 
    /// Reads the fields of one file at a time, with an RNTupleReader of its own per thread of a read.
    class RReader final : public RFileReader {
-      /// One thread's reader of one file, with the process that opened it, and its field readers.
+      /// One thread's reader of one file, with the process that opened it, and its field readers: only of the
+      /// columns the thread has read, since a reader loads the pages of every field it has a view of.
       struct RHandle {
          std::unique_ptr<ROOT::RNTupleReader> fReader;
          std::size_t fFile = static_cast<std::size_t>(-1);
          pid_t fProcess = 0;
-         std::vector<std::unique_ptr<RFieldReader>> fValues; ///< Per column.
-         std::vector<std::unique_ptr<RFieldReader>> fSizes;  ///< Per collection column.
+         std::map<std::string, RFieldBinding> fBindings;     ///< Of this file's fields.
+         std::vector<std::unique_ptr<RFieldReader>> fValues; ///< Per column, once bound.
+         std::vector<std::unique_ptr<RFieldReader>> fSizes;  ///< Per collection column, once bound.
          std::vector<std::unique_ptr<ROOT::RNTupleCollectionView>> fCollections;
       };
       const RNTupleSource &fSource;
@@ -249,18 +251,23 @@ class RNTupleSource final : public RFileSource {
          handle.fSizes.resize(fChunks.size());
          handle.fCollections.resize(fChunks.size());
          // The fields' ids may differ from file to file: bind them again.
-         const auto bindings = BindFields(handle.fReader->GetDescriptor());
-         for (std::size_t c = 0; c < fChunks.size(); ++c) {
-            const auto &binding = bindings.at(fSource.fColumnNames[c]);
-            handle.fValues[c] = fSource.fColumns[c].fNumbers->fMakeReader(*handle.fReader, binding.fValues);
-            if (binding.fCollection == ROOT::kInvalidDescriptorId)
-               continue;
-            handle.fSizes[c] = std::make_unique<RBulkReader<ROOT::RNTupleCardinality<std::uint64_t>>>(
-               handle.fReader->template GetView<ROOT::RNTupleCardinality<std::uint64_t>>(binding.fCollection));
-            handle.fCollections[c] =
-               std::make_unique<ROOT::RNTupleCollectionView>(handle.fReader->GetCollectionView(binding.fCollection));
-         }
+         handle.fBindings = BindFields(handle.fReader->GetDescriptor());
          return handle;
+      }
+
+      /// Gives `handle` the field readers of column `c`, if it has none yet.
+      void Bind(RHandle &handle, std::size_t c) const
+      {
+         if (handle.fValues[c])
+            return;
+         const auto &binding = handle.fBindings.at(fSource.fColumnNames[c]);
+         handle.fValues[c] = fSource.fColumns[c].fNumbers->fMakeReader(*handle.fReader, binding.fValues);
+         if (binding.fCollection == ROOT::kInvalidDescriptorId)
+            return;
+         handle.fSizes[c] = std::make_unique<RBulkReader<ROOT::RNTupleCardinality<std::uint64_t>>>(
+            handle.fReader->template GetView<ROOT::RNTupleCardinality<std::uint64_t>>(binding.fCollection));
+         handle.fCollections[c] =
+            std::make_unique<ROOT::RNTupleCollectionView>(handle.fReader->GetCollectionView(binding.fCollection));
       }
 
       /// Drops a handle's reader: its views first, since they read through it. A reader opened by the
@@ -318,9 +325,13 @@ class RNTupleSource final : public RFileSource {
                               1;
          if (end > cluster->fFirstEntry + cluster->fEntries)
             throw std::logic_error("ROOT::ML::RDataLoader: a reading unit spans two RNTuple clusters");
-         // Readers are opened on this thread: RNTupleReader::Open is not known to be safe to call concurrently.
-         for (std::size_t t = 0; t < std::min(fThreads, fChunks.size()); ++t)
+         // Readers are opened and bound on this thread: RNTupleReader::Open and the creation of views are not
+         // known to be safe to call concurrently.
+         const auto threads = GetThreadsFor(end - begin);
+         for (std::size_t t = 0; t < threads; ++t)
             Open(t, cluster->fFile);
+         for (std::size_t c = 0; c < fChunks.size(); ++c)
+            Bind(fHandles[c % threads], c);
          ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
             ReadColumn(fHandles[thread], *cluster, begin - cluster->fFirstEntry, end - begin, c);
          });

@@ -50,14 +50,20 @@ protected:
    /// Decodes source entries [begin, end) (in the files' numbering) of every column, within one file.
    virtual void ReadEntries(std::uint64_t begin, std::uint64_t end) = 0;
 
+   /// The threads a read of `entries` entries shares its columns among (see ForEachColumn()).
+   std::size_t GetThreadsFor(std::uint64_t entries) const
+   {
+      return std::min<std::uint64_t>(
+         {fThreads, fChunks.size(), std::max<std::uint64_t>(1, entries * fEntryBytes / kBytesPerThread)});
+   }
+
    /// Runs task(t, c) for every column c, the columns shared among the threads that `entries` entries are
    /// worth: column c goes to thread c % threads (task(0, ...) on the calling thread). Rethrows the first
    /// error of any thread.
    template <typename Task>
    void ForEachColumn(std::uint64_t entries, Task &&task)
    {
-      const auto threads = std::min<std::uint64_t>(
-         {fThreads, fChunks.size(), std::max<std::uint64_t>(1, entries * fEntryBytes / kBytesPerThread)});
+      const auto threads = GetThreadsFor(entries);
       std::vector<std::exception_ptr> errors(threads);
       auto work = [&](std::size_t t) {
          try {
