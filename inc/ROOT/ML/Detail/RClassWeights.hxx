@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -45,14 +44,14 @@ inline std::map<std::int64_t, double> ChooseClassWeights(const RDataLoaderOption
 {
    const std::string where = "ROOT::ML::RDataLoader: ";
    if (!options.fBalanceClasses) {
-      std::set<std::int64_t> missing;
+      std::map<std::int64_t, bool> missing; // a map, for its order
       for (const auto *counts : {&train, &validation})
          for (const auto &[label, n] : *counts)
             if (options.fClassWeights.count(label) == 0)
-               missing.insert(label);
+               missing[label] = true;
       if (!missing.empty()) {
          std::string labels, example;
-         for (const auto label : missing) {
+         for (const auto &[label, unused] : missing) {
             labels += (labels.empty() ? "" : ", ") + std::to_string(label);
             example += (example.empty() ? "" : ", ") + std::to_string(label) + ": 1.0";
          }

@@ -1,16 +1,16 @@
 /// \file ROOT/ML/Detail/RJsonColumns.hxx
 /// \brief A JSON object of named arrays of numbers, strings and nulls: the files both language fronts
-/// write for a fitted state (see RNormalization), read and written without a JSON library.
+/// write for a fitted state (see RNormalization), read and written without a JSON library. Only C++
+/// headers the engine's other headers include are used: ROOT's precompiled C++ modules may come from
+/// another standard library than the system's, and a new one can break the precompiled engine header.
 
 #ifndef ROOT_ML_Detail_RJsonColumns
 #define ROOT_ML_Detail_RJsonColumns
 
-#include <cctype>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,7 +41,7 @@ class RJsonColumnsReader {
    }
    void SkipSpace()
    {
-      while (fPos < fText.size() && std::isspace(static_cast<unsigned char>(fText[fPos])))
+      while (fPos < fText.size() && std::string(" \t\n\r").find(fText[fPos]) != std::string::npos)
          ++fPos;
    }
    bool Accept(char c)
@@ -113,13 +113,17 @@ class RJsonColumnsReader {
          value.fIsNull = true;
          fPos += 4;
       } else {
-         // strtod reads JSON numbers, and also Infinity, -Infinity and NaN.
-         const char *begin = fText.c_str() + fPos;
-         char *end = nullptr;
-         value.fNumber = std::strtod(begin, &end);
-         if (end == begin)
+         // std::stod reads JSON numbers, and also Infinity, -Infinity and NaN.
+         const auto token = fText.substr(fPos, fText.find_first_of(",]} \t\n\r", fPos) - fPos);
+         std::size_t used = 0;
+         try {
+            value.fNumber = std::stod(token, &used);
+         } catch (const std::logic_error &) {
+            used = 0;
+         }
+         if (used == 0 || used != token.size())
             Fail("a number, a string or null");
-         fPos += static_cast<std::size_t>(end - begin);
+         fPos += used;
       }
       return value;
    }
@@ -166,9 +170,9 @@ class RJsonColumnsWriter {
             fText += '\\';
             fText += c;
          } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            fText += escaped;
+            fText += "\\u00";
+            fText += "0123456789abcdef"[c >> 4];
+            fText += "0123456789abcdef"[c & 0xF];
          } else {
             fText += c;
          }
@@ -203,14 +207,15 @@ public:
    void Add(const std::string &name, const std::vector<double> &values)
    {
       Add(name, values, [&](double x) {
-         char number[32];
-         if (std::isnan(x))
+         if (std::isnan(x)) {
             fText += "NaN";
-         else if (std::isinf(x))
+         } else if (std::isinf(x)) {
             fText += x > 0 ? "Infinity" : "-Infinity";
-         else {
-            std::snprintf(number, sizeof number, "%.17g", x);
-            fText += number;
+         } else {
+            std::ostringstream number;
+            number.precision(17); // enough to read back the same double
+            number << x;
+            fText += number.str();
          }
       });
    }
