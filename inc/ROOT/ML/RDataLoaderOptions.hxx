@@ -193,14 +193,23 @@ struct RDataLoaderOptions {
                  "got " + std::to_string(numDataFrames) +
                  ". To resample the classes of the target instead, set fResampleBy = ESampleBy::kTarget");
       }
+      if (fBalanceClasses && !fClassWeights.empty())
+         fail("choose either fBalanceClasses or given fClassWeights, not both");
+      CheckNamedColumns(columns, fail);
+      return *this;
+   }
+
+private:
+   /// That the columns the options name are among `columns`, and of the right kind.
+   template <typename Fail>
+   void CheckNamedColumns(const std::vector<std::string> &columns, Fail &&fail) const
+   {
       auto known = [&](const std::string &c) { return std::find(columns.begin(), columns.end(), c) != columns.end(); };
       for (const auto &t : fTargets)
          if (!known(t))
             fail("target '" + t + "' is not among the columns");
       if (!fWeights.empty() && !known(fWeights))
          fail("weights '" + fWeights + "' is not among the columns");
-      if (fBalanceClasses && !fClassWeights.empty())
-         fail("choose either fBalanceClasses or given fClassWeights, not both");
       auto collected = [&](const std::string &c) {
          return std::any_of(fCollections.begin(), fCollections.end(), [&](const RCollectionOptions &o) {
             return std::find(o.fFields.begin(), o.fFields.end(), c) != o.fFields.end();
@@ -210,7 +219,6 @@ struct RDataLoaderOptions {
          if (!known(column) || column == fWeights || collected(column) ||
              std::find(fTargets.begin(), fTargets.end(), column) != fTargets.end())
             fail("fNormalizeColumns names '" + column + "', which is not a feature column");
-      return *this;
    }
 };
 
