@@ -134,7 +134,7 @@ MUTANTS = (
     Mutant(
         "redefine-read-from-baskets",
         "a Redefined branch is computed by the event loop, never read raw from its baskets",
-        "inc/ROOT/ML/RDataLoader.hxx",
+        "inc/ROOT/ML/Detail/RDataFrameSources.hxx",
         "fromLoop.push_back(std::find(defined.begin(), defined.end(), column) != defined.end());",
         "fromLoop.push_back(false);",
         (TESTS + "test_tree_source.py::test_a_redefined_branch_is_computed_not_read_from_its_basket",),
@@ -233,9 +233,17 @@ MUTANTS = (
         "normalisation-file-rounded",
         "a normalisation saved in C++ reads back exactly, in Python too",
         "inc/ROOT/ML/Detail/RJsonColumns.hxx",
-        '"%.17g"',
-        '"%.7g"',
+        "number.precision(17);",
+        "number.precision(7);",
         (TESTS + "test_normalization.py::test_a_cxx_loader_fits_and_applies_the_normalisation_python_does",),
+    ),
+    Mutant(
+        "test-run-skips-missing-dependencies",
+        "the README's test command fails, rather than skips tests, when a test dependency does not import",
+        "test/python/conftest.py",
+        "    if missing:\n",
+        "    if False:\n",
+        (TESTS + "test_packaging.py::test_the_full_test_run_fails_instead_of_skipping_when_a_test_dependency_is_missing",),
     ),
     # Python package ---------------------------------------------------------------------------------
     Mutant(

@@ -32,3 +32,16 @@ def test_an_editable_install_registers_root_ml_from_the_source_tree(tmp_path):
     module, loader = check.stdout.splitlines()[-2:]
     assert Path(module) == REPOSITORY / "python" / "rdataloader" / "__init__.py"
     assert loader == "rdataloader._loader"
+
+
+def test_the_full_test_run_fails_instead_of_skipping_when_a_test_dependency_is_missing(tmp_path):
+    # test/run.sh sets RDATALOADER_TEST_ALL: a dependency that does not import must stop the run, not skip tests.
+    (tmp_path / "psutil.py").write_text("raise ImportError('psutil is missing here')\n")
+    environment = {**os.environ, "RDATALOADER_TEST_ALL": "1",
+                   "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--collect-only",
+                          "-q", str(Path(__file__))], capture_output=True, text=True, timeout=300, env=environment,
+                         cwd=tmp_path)
+    output = run.stdout + run.stderr
+    assert run.returncode == 4, output  # pytest's usage error
+    assert "RDATALOADER_TEST_ALL is set, but these test dependencies do not import: psutil" in output

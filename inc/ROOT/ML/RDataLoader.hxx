@@ -92,7 +92,7 @@ class RDataLoader {
    RDataLoaderOptions fOptions;
    Detail::RColumnTable fTable;
    Detail::RReadingPlan fPlan;
-   std::unique_ptr<Detail::RDataFrameSources<Columns...>> fSources;
+   std::unique_ptr<Detail::RDataFrameSources<Columns...>> fSources; ///< How each dataframe is read.
    /// Per split, active with RDataLoaderOptions::fSampling (by target, for the training split only).
    std::array<Detail::RResamplingPlan, 2> fResampling;
    std::array<std::uint64_t, 2> fEpochs{0, 0};
