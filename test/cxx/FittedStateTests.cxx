@@ -110,6 +110,11 @@ void NormalizationIsFittedOnTheTrainingSplit()
       }
    }
    RDL_CHECK(delivered == std::set<std::int64_t>(training.begin(), training.end()));
+
+   auto target = FeatureOptions();
+   target.fNormalizeColumns = {{"label", ENormalization::kStandard}};
+   RDL_CHECK_THROWS(RFeatureLoader(df, {"idx", "x", "vec", "label"}, target), std::invalid_argument,
+                    "fNormalizeColumns names 'label', which is not a feature column");
 }
 
 void SavedNormalizationLoadsExactlyAndReproducesTheBatches()
@@ -170,6 +175,9 @@ void BalancedClassWeightsWeighEveryClassAlike()
          RDL_CHECK_EQ(batch.GetWeights<float>()(row, 0), static_cast<float>(weights.at(label)));
       }
 
+   options.fClassWeights = {{0, 1.}, {1, 1.}};
+   RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df, {"idx", "cls"}, options)), std::invalid_argument,
+                    "choose either fBalanceClasses or given fClassWeights");
    options.fBalanceClasses = false;
    options.fClassWeights = {{0, 1.}};
    RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df, {"idx", "cls"}, options)), std::invalid_argument,
