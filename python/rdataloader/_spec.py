@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import secrets
@@ -450,8 +451,10 @@ def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> st
     for label, weight in class_weights.items():
         if isinstance(label, bool) or not isinstance(label, numbers.Integral):
             raise ValueError(f"class_weights: labels must be integers; got {label!r}")
-        if not isinstance(weight, numbers.Real) or not weight >= 0:
-            raise ValueError(f"class_weights: weight of class {label} must be a non-negative number; got {weight!r}")
+        if not isinstance(weight, numbers.Real) or not (weight >= 0 and math.isfinite(weight)):
+            raise ValueError(
+                f"class_weights: weight of class {label} must be a finite non-negative number; got {weight!r}"
+            )
         checked[int(label)] = float(weight)
     if not checked:
         raise ValueError("class_weights is empty")

@@ -182,6 +182,11 @@ void BalancedClassWeightsWeighEveryClassAlike()
    options.fClassWeights = {{0, 1.}};
    RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df, {"idx", "cls"}, options)), std::invalid_argument,
                     "no weight to class 1, present in the data");
+   for (const double bad : {-0.5, std::nan(""), HUGE_VAL}) {
+      options.fClassWeights = {{0, 1.}, {1, bad}};
+      RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df, {"idx", "cls"}, options)), std::invalid_argument,
+                       "the weight of class 1 must be a finite non-negative number");
+   }
    options.fClassWeights.clear();
    options.fBalanceClasses = true;
    RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df.Filter([] { return false; }), {"idx", "cls"}, options)),

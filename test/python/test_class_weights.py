@@ -60,8 +60,9 @@ def test_bad_class_weight_requests(imbalanced):
         ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], class_weights="balanced")
     with pytest.raises(ValueError, match="'balanced' or a dict"):
         ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights="inverse")
-    with pytest.raises(ValueError, match="non-negative"):
-        ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights={0: -1})
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="weight of class 0 must be a finite non-negative number"):
+            ROOT.ML.RDataLoader(imbalanced, columns=["x", "label"], target="label", class_weights={0: bad, 1: 1.0})
     fractional = imbalanced.Define("half", "0.5f * label")
     with pytest.raises(ValueError, match="whole-number labels"):
         ROOT.ML.RDataLoader(fractional, columns=["x", "half"], target="half", class_weights="balanced").num_batches

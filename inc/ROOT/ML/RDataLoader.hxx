@@ -216,7 +216,7 @@ public:
    void SetNormalization(const RNormalization &normalization);
    /// The names of the feature elements, as RNormalization::fColumns has them: a column, `name_i` for
    /// element i of a vector column.
-   std::vector<std::string> GetFeatureElementNames() const;
+   std::vector<std::string> GetFeatureElementNames() const { return fTable.GetFeatureElementNames(); }
    /// How many entries of `split` carry each class label (the single target, whole numbers).
    std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain);
    /// From the next epoch on, the weights tensor holds weights[class of label] x the event weight.
@@ -522,21 +522,6 @@ void RDataLoader<Columns...>::SetNormalization(const RNormalization &normalizati
    }
    SetFeatureTransform(normalization.fShift, normalization.fScale);
    fNormalization = normalization;
-}
-
-template <typename... Columns>
-std::vector<std::string> RDataLoader<Columns...>::GetFeatureElementNames() const
-{
-   static constexpr std::array<bool, sizeof...(Columns)> kIsVector{Detail::RVectorTraits<Columns>::kIsVector...};
-   std::vector<std::string> names;
-   for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
-      const auto &slot = fTable.GetSlot(c);
-      if (slot.fBlock != EBlock::kFeatures || slot.fWidth == 0)
-         continue;
-      for (std::size_t i = 0; i < slot.fWidth; ++i)
-         names.push_back(kIsVector[c] ? fColumnNames[c] + "_" + std::to_string(i) : fColumnNames[c]);
-   }
-   return names;
 }
 
 template <typename... Columns>

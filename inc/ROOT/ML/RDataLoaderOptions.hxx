@@ -7,6 +7,7 @@
 #include "ROOT/ML/RNormalization.hxx"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -195,6 +196,10 @@ struct RDataLoaderOptions {
       }
       if (fBalanceClasses && !fClassWeights.empty())
          fail("choose either fBalanceClasses or given fClassWeights, not both");
+      for (const auto &[label, weight] : fClassWeights)
+         if (!(weight >= 0. && std::isfinite(weight)))
+            fail("fClassWeights: the weight of class " + std::to_string(label) +
+                 " must be a finite non-negative number; got " + std::to_string(weight));
       CheckNamedColumns(columns, fail);
       return *this;
    }

@@ -8,6 +8,7 @@
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -44,22 +45,21 @@ inline std::map<std::int64_t, double> ChooseClassWeights(const RDataLoaderOption
 {
    const std::string where = "ROOT::ML::RDataLoader: ";
    if (!options.fBalanceClasses) {
-      std::map<std::int64_t, bool> missing; // a map, for its order
-      for (const auto *counts : {&train, &validation})
-         for (const auto &[label, n] : *counts)
-            if (options.fClassWeights.count(label) == 0)
-               missing[label] = true;
-      if (!missing.empty()) {
-         std::string labels, example;
-         for (const auto &[label, unused] : missing) {
+      auto present = train;
+      present.insert(validation.begin(), validation.end());
+      std::string labels, example;
+      std::size_t missing = 0;
+      for (const auto &[label, n] : present)
+         if (options.fClassWeights.count(label) == 0) {
             labels += (labels.empty() ? "" : ", ") + std::to_string(label);
             example += (example.empty() ? "" : ", ") + std::to_string(label) + ": 1.0";
+            ++missing;
          }
+      if (missing > 0)
          throw std::invalid_argument(where + "the class weights give no weight to class" +
-                                     (missing.size() > 1 ? "es " : " ") + labels +
+                                     (missing > 1 ? "es " : " ") + labels +
                                      ", present in the data; give every class a weight (for example {" + example +
                                      "}) or balance the classes (class_weights='balanced', fBalanceClasses)");
-      }
       return options.fClassWeights;
    }
    if (train.empty())

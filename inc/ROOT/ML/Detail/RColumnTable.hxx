@@ -33,6 +33,7 @@ public:
 private:
    const RDataLoaderOptions *fOptions;
    std::vector<std::string> fNames;
+   std::vector<bool> fIsVector;
    std::vector<RColumnSlot> fSlots;
    RCollectionWriter fCollections; ///< Checked and laid out once; each reader writes with a copy.
    RBatchLayout fLayout;
@@ -115,7 +116,11 @@ public:
    /// \param isVector whether each column holds vectors
    RColumnTable(const RDataLoaderOptions &options, const std::vector<std::string> &names,
                 const std::vector<bool> &isVector)
-      : fOptions(&options), fNames(names), fSlots(names.size()), fCollections(options, names, isVector)
+      : fOptions(&options),
+        fNames(names),
+        fIsVector(isVector),
+        fSlots(names.size()),
+        fCollections(options, names, isVector)
    {
       fLayout.fCollections = fCollections.GetLayouts();
       TypeSlots(isVector);
@@ -143,6 +148,21 @@ public:
    const RClassWeights &GetClassWeights() const { return fClassWeights; }
    std::size_t GetLabelColumn() const { return fLabelColumn; }
    std::size_t GetWeightColumn() const { return fWeightColumn; }
+
+   /// The name of each feature element, in the features tensor's order: a vector column's elements are
+   /// `name_0`, `name_1`, ...
+   std::vector<std::string> GetFeatureElementNames() const
+   {
+      std::vector<std::string> names;
+      for (std::size_t c = 0; c < fNames.size(); ++c) {
+         const auto &slot = fSlots[c];
+         if (slot.fBlock != EBlock::kFeatures)
+            continue;
+         for (std::size_t i = 0; i < slot.fWidth; ++i)
+            names.push_back(fIsVector[c] ? fNames[c] + "_" + std::to_string(i) : fNames[c]);
+      }
+      return names;
+   }
 
    /// Element i of the features becomes (value - shift[i]) * scale[i]; one entry per feature element.
    void SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale)

@@ -331,7 +331,7 @@ class RNTupleSource final : public RFileSource {
          for (std::size_t t = 0; t < threads; ++t)
             Open(t, cluster->fFile);
          for (std::size_t c = 0; c < fChunks.size(); ++c)
-            Bind(fHandles[c % threads], c);
+            Bind(fHandles[ThreadOf(c, threads)], c);
          ForEachColumn(end - begin, [&](std::size_t thread, std::size_t c) {
             ReadColumn(fHandles[thread], *cluster, begin - cluster->fFirstEntry, end - begin, c);
          });

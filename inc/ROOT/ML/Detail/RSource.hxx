@@ -57,9 +57,12 @@ protected:
          {fThreads, fChunks.size(), std::max<std::uint64_t>(1, entries * fEntryBytes / kBytesPerThread)});
    }
 
+   /// The thread of column c when `threads` threads share a read's columns.
+   static std::size_t ThreadOf(std::size_t c, std::size_t threads) { return c % threads; }
+
    /// Runs task(t, c) for every column c, the columns shared among the threads that `entries` entries are
-   /// worth: column c goes to thread c % threads (task(0, ...) on the calling thread). Rethrows the first
-   /// error of any thread.
+   /// worth: column c goes to thread ThreadOf(c, threads) (task(0, ...) on the calling thread). Rethrows the
+   /// first error of any thread.
    template <typename Task>
    void ForEachColumn(std::uint64_t entries, Task &&task)
    {
@@ -67,8 +70,9 @@ protected:
       std::vector<std::exception_ptr> errors(threads);
       auto work = [&](std::size_t t) {
          try {
-            for (auto c = t; c < fChunks.size(); c += threads)
-               task(t, c);
+            for (std::size_t c = 0; c < fChunks.size(); ++c)
+               if (ThreadOf(c, threads) == t)
+                  task(t, c);
          } catch (...) {
             errors[t] = std::current_exception();
          }
