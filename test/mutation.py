@@ -201,16 +201,16 @@ MUTANTS = (
         "class-weights-unchecked",
         "class weights that give no weight to a class of the data raise before any thread starts",
         "inc/ROOT/ML/Detail/RClassWeights.hxx",
-        "      if (!missing.empty()) {",
-        "      if (false) {",
+        "      if (missing > 0)\n",
+        "      if (false)\n",
         (TESTS + "test_class_weights.py::test_a_class_without_a_weight_raises",),
     ),
     Mutant(
         "class-weights-train-only",
         "class weights must also weigh the classes that only the validation split holds",
         "inc/ROOT/ML/Detail/RClassWeights.hxx",
-        "for (const auto *counts : {&train, &validation})",
-        "for (const auto *counts : {&train})",
+        "      present.insert(validation.begin(), validation.end());\n",
+        "",
         (TESTS + "test_guarantees.py::test_a_class_present_only_in_validation_needs_a_weight_too",),
     ),
     Mutant(
@@ -319,6 +319,14 @@ MUTANTS = (
         "order.insert(order.end(), kept.begin(), kept.end());",
         "order.insert(order.begin(), kept.begin(), kept.end());",
         (TESTS + "test_compat_root.py::test_undersampling_unshuffled_batches",),
+    ),
+    Mutant(
+        "inspect-one-path-for-all",
+        "python -m rdataloader inspect names the reading path a loader over each column takes",
+        "python/rdataloader/_inspect.py",
+        'if not together.startswith("event loop"):',
+        "if together:",
+        (TESTS + "test_inspect.py::test_a_tree_reports_its_entries_clusters_types_and_each_columns_reading_path",),
     ),
 )
 

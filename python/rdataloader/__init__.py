@@ -17,7 +17,6 @@ __all__ = ["Normalization", "RDataLoader", "include_dir", "suggest_max_len"]
 if TYPE_CHECKING:
     from ._collections import suggest_max_len
     from ._loader import RDataLoader
-    from ._collections import suggest_max_len
     from ._normalization import Normalization
 
 

@@ -56,6 +56,23 @@ def test_include_dir_holds_the_headers():
     assert (pathlib.Path(rdataloader.include_dir()) / "ROOT" / "ML" / "RDataLoader.hxx").is_file()
 
 
+def test_the_command_line_gives_the_include_dir_and_version_without_importing_root():
+    import pathlib
+
+    import rdataloader
+
+    out = run_python(
+        "import runpy, sys\n"
+        "sys.argv = ['rdataloader', '--include-dir']\n"
+        "runpy.run_module('rdataloader', run_name='__main__')\n"
+        "print('ROOT' in sys.modules)\n"
+    ).split()
+    assert out[1] == "False" and (pathlib.Path(out[0]) / "ROOT" / "ML" / "RDataLoader.hxx").is_file()
+    version = subprocess.run([sys.executable, "-m", "rdataloader", "--version"], capture_output=True, text=True,
+                             timeout=120)
+    assert version.stdout.strip() == rdataloader.__version__
+
+
 def test_arguments_of_roots_loader_keep_their_names_and_positions():
     import inspect
 

@@ -27,6 +27,20 @@ namespace ROOT {
 namespace ML {
 namespace Detail {
 
+/// The source that reads `columns` (whose types are `numbers`) of `node` from its files, or nullptr, with
+/// `whyNot` saying why, where none can read them all.
+inline std::unique_ptr<RFileSource> CreateFileSource(ROOT::RDF::RNode &node, const std::vector<std::string> &columns,
+                                                     const std::vector<RColumnNumbers> &numbers, std::string &whyNot)
+{
+   const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
+   if (format == "TTreeDS")
+      return RTreeSource<>::Create(node, columns, numbers, whyNot);
+   if (format == "RNTupleDS")
+      return RNTupleSource<>::Create(node, columns, numbers, whyNot);
+   whyNot = "no source reads a data source of type " + format;
+   return nullptr;
+}
+
 /// \brief The sources of a loader's dataframes, chosen once when the loader is built: per dataframe, the
 /// source that reads its stored columns from its files (with its Defines computed by its event loop), or
 /// none where only the event loop can read it; and the event loops themselves, which read the rest.
@@ -51,7 +65,7 @@ class RDataFrameSources {
 
    /// The source that reads the columns c with !fromLoop[c] of `node` from its files, if it can read them all.
    std::unique_ptr<RFileSource>
-   CreateFileSource(ROOT::RDF::RNode &node, const std::vector<bool> &fromLoop, std::string &whyNot) const
+   CreateStoredColumnsSource(ROOT::RDF::RNode &node, const std::vector<bool> &fromLoop, std::string &whyNot) const
    {
       if constexpr (!kSourceReadable) {
          whyNot = "std::array columns are Defines";
@@ -65,13 +79,7 @@ class RDataFrameSources {
                columns.push_back(fColumnNames[c]);
                numbers.push_back(allNumbers[c]);
             }
-         const auto format = ROOT::Internal::RDF::GetDataSourceLabel(node);
-         if (format == "TTreeDS")
-            return RTreeSource<>::Create(node, columns, numbers, whyNot);
-         if (format == "RNTupleDS")
-            return RNTupleSource<>::Create(node, columns, numbers, whyNot);
-         whyNot = "no source reads a data source of type " + format;
-         return nullptr;
+         return Detail::CreateFileSource(node, columns, numbers, whyNot);
       }
    }
 
@@ -84,7 +92,7 @@ class RDataFrameSources {
          whyNot = "every column is a Define";
          return nullptr;
       }
-      auto files = CreateFileSource(fNodes[d], fromLoop, whyNot);
+      auto files = CreateStoredColumnsSource(fNodes[d], fromLoop, whyNot);
       if (!files || from == EColumnsFrom::kFiles)
          return files;
       auto loopColumns = fEventLoops.WithPlaceholders(d, fColumnNames, fromLoop);
