@@ -321,6 +321,14 @@ MUTANTS = (
         (TESTS + "test_compat_root.py::test_undersampling_unshuffled_batches",),
     ),
     Mutant(
+        "iterations-left-to-teardown",
+        "an iteration still open when the script ends finishes without a traceback",
+        "python/rdataloader/_engine.py",
+        "        engine.finish_iterations()\n",
+        "",
+        (TESTS + "test_lifecycle.py::test_an_iteration_left_open_at_exit_ends_without_a_traceback",),
+    ),
+    Mutant(
         "inspect-one-path-for-all",
         "python -m rdataloader inspect names the reading path a loader over each column takes",
         "python/rdataloader/_inspect.py",

@@ -42,6 +42,7 @@ def _stop_all() -> None:
     # The loading threads must be joined before ROOT tears down, or interpreter exit could hang.
     for engine in list(_live_engines):
         engine.close()
+        engine.finish_iterations()
 
 
 class EpochSuperseded(RuntimeError):
@@ -111,6 +112,8 @@ class Engine:
         self._active: dict[int, _Position] = {}  # per split: its last iteration started, while it runs
         self._resume: dict[int, _Position] = {}  # per split: the saved epoch its next iteration resumes
         self._stats: dict[int, dict] = {}
+        # Iterations not yet finished, for finish_iterations().
+        self._iterations: weakref.WeakSet[Iterator] = weakref.WeakSet()
         self._piles: dict[int, PileCache] = {}
         self._piles_root: Path | None = None
         self._remove_piles: weakref.finalize | None = None
@@ -284,6 +287,11 @@ class Engine:
         """One epoch of ``split`` as lists of arrays (features, then targets and weights if any; with
         collections the features are a dictionary of arrays). Any number of epochs of either split may be
         iterated at once, each independent of the others."""
+        iteration = self._epoch(split)
+        self._iterations.add(iteration)
+        return iteration
+
+    def _epoch(self, split: int) -> Iterator[list]:
         if self._closed:
             raise RuntimeError("this RDataLoader was closed; create a new one to iterate again")
         token = _Position(split, 0)
@@ -439,6 +447,16 @@ class Engine:
 
     def _has_single_target(self) -> bool:
         return len(self.spec.targets) == 1 and self.spec.targets[0] not in self.spec.max_vec_sizes
+
+    def finish_iterations(self) -> None:
+        """Close every iteration not yet finished, as the interpreter exits: their clean-up then runs while
+        imports still work, not in the interpreter's teardown, where it fails with a traceback. Only at exit:
+        an iteration closed under its consumer would end as a silently short epoch."""
+        for iteration in list(self._iterations):
+            try:
+                iteration.close()
+            except ValueError:  # running in another thread, whose epoch close() stopped
+                pass
 
     def close(self) -> None:
         """Stop the loading thread; the engine cannot be iterated afterwards."""

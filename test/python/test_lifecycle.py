@@ -125,6 +125,25 @@ def test_interpreter_exits_promptly_while_the_loading_thread_is_busy(clustered_f
     assert "started" in result.stdout
 
 
+def test_an_iteration_left_open_at_exit_ends_without_a_traceback(clustered_file):
+    # Its clean-up used to run in the interpreter's teardown, where cppyy could no longer import: "Exception
+    # ignored in: <generator object Engine.epoch ...> ImportError: sys.meta_path is None". A function of the
+    # script keeps its globals, and so the iteration, alive until that late.
+    script = textwrap.dedent(f"""
+        import ROOT
+        def train_step(x, y):
+            return float(x.sum())
+        df = ROOT.RDataFrame("tree", {clustered_file!r})
+        loader = ROOT.ML.RDataLoader(df, batch_size=10, columns=["x", "y", "label"], target="label", set_seed=7)
+        it = iter(loader.as_numpy())
+        train_step(*next(it))
+        print("started", flush=True)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "started" in result.stdout, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+
+
 COPY_OR_PICKLE = """
 import copy, pickle, sys
 import ROOT
