@@ -140,14 +140,6 @@ MUTANTS = (
         (TESTS + "test_tree_source.py::test_a_redefined_branch_is_computed_not_read_from_its_basket",),
     ),
     Mutant(
-        "one-cluster-one-stream",
-        "a file of one cluster is cut into streams too, so that a small window mixes it when it is sorted",
-        "inc/ROOT/ML/RDataLoader.hxx",
-        "if (!IsShuffled() || IsResampled(split) || fSources->NeedsEventLoop())",
-        "if (!IsShuffled() || IsResampled(split) || slices.size() < 2 || fSources->NeedsEventLoop())",
-        (TESTS + "test_shuffle.py::test_a_small_window_mixes_a_sorted_file_of_one_cluster",),
-    ),
-    Mutant(
         "single-stream",
         "an epoch is read as several streams, so even a window of one batch mixes sorted files",
         "inc/ROOT/ML/Detail/RStreams.hxx",
