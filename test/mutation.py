@@ -336,6 +336,22 @@ MUTANTS = (
         "if together:",
         (TESTS + "test_inspect.py::test_a_tree_reports_its_entries_clusters_types_and_each_columns_reading_path",),
     ),
+    Mutant(
+        "save-columns-out-of-step",
+        "a saved dataset reads back as the batches of the epoch it saved",
+        "inc/ROOT/ML/RDatasetWriter.hxx",
+        "std::byte *>(starts[c] + r * rowBytes[c])",
+        "std::byte *>(starts[c] + r * rowBytes[0])",
+        (TESTS + "test_save.py::test_a_saved_epoch_reads_back_as_the_same_batches_on_the_fast_path",),
+    ),
+    Mutant(
+        "save-leaves-partial-file",
+        "an interrupted save leaves no file",
+        "python/rdataloader/_save.py",
+        "            partial.unlink(missing_ok=True)",
+        "            pass",
+        (TESTS + "test_save.py::test_bad_saves_raise_before_writing_and_an_interrupted_one_leaves_no_file",),
+    ),
 )
 
 

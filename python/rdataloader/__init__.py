@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 from . import _hook  # noqa: F401  (attaches ROOT.ML now, or when ROOT is imported)
 
 __version__ = "0.1.0"
-__all__ = ["Normalization", "RDataLoader", "include_dir", "suggest_max_len"]
+__all__ = ["Normalization", "RDataLoader", "include_dir", "saved_record", "suggest_max_len"]
 
 if TYPE_CHECKING:
     from ._collections import suggest_max_len
     from ._loader import RDataLoader
     from ._normalization import Normalization
+    from ._save import saved_record
 
 
 def include_dir() -> str:
@@ -36,6 +37,10 @@ def __getattr__(name: str):
         from ._normalization import Normalization
 
         return Normalization
+    if name == "saved_record":
+        from ._save import saved_record
+
+        return saved_record
     if name == "suggest_max_len":
         from ._collections import suggest_max_len
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import _state
@@ -444,6 +445,37 @@ class RDataLoader:
         or another dataset, or if an epoch was saved while running with another ``world_size``.
         """
         _state.load_state_dict(self._spec, self._ensure_engine(), state)
+
+    def save(self, path: str | os.PathLike, *, name: str = "events", format: str = "rntuple",
+             overwrite: bool = False) -> Path:
+        """Write this split's next epoch, entry by entry as it delivers them, as a dataset of its own.
+
+        The file holds the features, targets and weights as the batches hold them: after the Filters, the
+        Defines, the split, resampling and normalisation, vector columns as vectors of their ``max_vec_sizes``
+        values, in the epoch's order (shuffled, if the loader shuffles), and without the remainder that
+        ``drop_remainder`` drops. ``rdataloader.saved_record(path)["loader_options"]`` are the keyword arguments
+        with which a loader over it (``shuffle=False``, the same ``batch_size``) delivers the same batches, bit
+        for bit, on the fast path. The epoch counts as one of this split's epochs.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ROOT file to write; it is complete when this returns (an interrupted save leaves none).
+        name : str
+            The name of the RNTuple or TTree in the file.
+        format : {"rntuple", "ttree"}
+            RNTuple, or a TTree of scalar and ``std::vector`` branches.
+        overwrite : bool
+            Replace an existing file; otherwise an existing ``path`` raises ``FileExistsError``.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from ._save import save
+
+        return save(self, path, name, format, overwrite)
 
     def close(self) -> None:
         """Stop the loading thread and free its batches (batches already handed out stay valid)."""

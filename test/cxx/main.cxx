@@ -52,6 +52,7 @@ void PackedCollectionHoldsObjectsBackToBack();
 void CollectionFieldsOfDifferentLengthsThrow();
 void InvalidCollectionsAreRejected();
 void LengthDistributionGivesQuantilesAndTruncation();
+void SavedEpochReadsBackAsTheSameBatches();
 
 namespace {
 
@@ -104,6 +105,7 @@ constexpr RTest kTests[] = {
    {"collection_fields_of_different_lengths_throw", CollectionFieldsOfDifferentLengthsThrow},
    {"invalid_collections_are_rejected", InvalidCollectionsAreRejected},
    {"length_distribution_gives_quantiles_and_truncation", LengthDistributionGivesQuantilesAndTruncation},
+   {"saved_epoch_reads_back_as_the_same_batches", SavedEpochReadsBackAsTheSameBatches},
 };
 // clang-format on
 

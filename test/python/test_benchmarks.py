@@ -88,3 +88,19 @@ class TestRealistic:
                 if cells[0].startswith("rdataloader"):
                     assert cells[-1] == "ok", (title, cells)  # no all-zero rows, no repeated entries
         assert (tmp_path / "r.json").stat().st_size > 0
+
+
+class TestSave:
+    """benchmarks/save.py"""
+
+    def test_save_benchmark_times_every_writer(self, tmp_path):
+        result = subprocess.run(
+            [sys.executable, str(BENCHMARKS / "save.py"), "--entries", "3000", "--repeat", "1", "--data-dir",
+             str(tmp_path)], capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        for format, writer in (("rntuple", "RDataFrame.Snapshot"), ("rntuple", "rdataloader save, unshuffled"),
+                               ("rntuple", "rdataloader save, shuffled"), ("ttree", "RDataFrame.Snapshot"),
+                               ("ttree", "rdataloader save, shuffled")):
+            cells = _row(result.stdout, format, f"{writer} |")
+            assert float(cells[2]) > 0 and cells[4] == "3,000", cells  # timed, and every entry written

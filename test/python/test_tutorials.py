@@ -26,3 +26,10 @@ def test_quickstart_learns_something():
     assert summary, out
     accuracy = float(summary[0].rsplit(" ", 1)[1])
     assert accuracy > 0.6
+
+
+def test_prepared_dataset_saves_the_shared_cms_file_and_reads_back_the_same_batches(tmp_path):
+    out = run_tutorial("prepared_dataset.py", "--output-dir", str(tmp_path))
+    assert "summary: same batches True" in out, out
+    assert "read paths of the prepared file: ['RNTuple pages']" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hzz_train.root", "hzz_validation.root"]
