@@ -352,6 +352,14 @@ MUTANTS = (
         "            pass",
         (TESTS + "test_save.py::test_bad_saves_raise_before_writing_and_an_interrupted_one_leaves_no_file",),
     ),
+    Mutant(
+        "progress-always-shown",
+        "progress=False keeps the long passes quiet",
+        "python/rdataloader/_save.py",
+        'engine.num_batches(split), spec.progress)',
+        'engine.num_batches(split), True)',
+        (TESTS + "test_progress.py::test_a_save_shows_a_tqdm_bar_and_nothing_with_progress_false",),
+    ),
 )
 
 

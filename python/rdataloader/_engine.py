@@ -21,6 +21,7 @@ from ._errors import translate_cxx_error
 from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
 from ._piles import PileCache
+from ._progress import Progress
 from ._spec import LoaderSpec, SplitSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
@@ -439,8 +440,12 @@ class Engine:
         pile_entries = self.window_batches(split) * self.spec.batch_size
         cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
                           (self.spec.seed, split, _PILE_DRAW), _PILE_BUFFER_BYTES)
-        for _, arrays in self._engine_batches(split, 0, stats):
-            cache.add(arrays)
+        description = f"shuffle='global': copying the {('training', 'validation')[split]} split to its piles"
+        total = int(self._cxx.GetNumBatches(self._splits[split]))
+        with Progress(description, total, self.spec.progress) as progress:
+            for _, arrays in self._engine_batches(split, 0, stats):
+                cache.add(arrays)
+                progress.update()
         cache.flush()
         self._piles[split] = cache
         return cache

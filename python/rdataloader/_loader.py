@@ -125,13 +125,12 @@ class RDataLoader:
         Where ``shuffle="global"`` keeps its piles (a directory of its own is made in it): the system's
         temporary directory (``TMPDIR``) by default. Prefer a local disk.
     read_threads : int
-        Threads decompressing data. Dataframes made from a TTree or TChain of files, whose loaded
-        columns are plain scalar branches, are read a basket at a time, each thread decompressing
-        whole columns (``stats()["entries_from_baskets"]`` counts the entries read this way); their
-        filters run once, when the entries are counted, and epochs pick the passing entries out of
-        the baskets. Other dataframes (defined or vector columns, RNTuple, filters under implicit
-        multi-threading) go through RDataFrame's event loop on the loading thread. ``0`` sends every
-        dataframe through its event loop. The batches are the same either way.
+        Threads reading and decompressing the files: TTree baskets (scalar, leaf-list array and vector
+        branches) and RNTuple pages are read in parallel, straight into the batches; filters run once,
+        when the entries are counted, and epochs pick the passing entries. Defined columns, friends and
+        the other cases in the README go through RDataFrame's event loop on the loading thread
+        (``stats()["read_paths"]`` says which path read each column). ``0`` sends every column through
+        the event loop. The batches are the same either way.
     resample_by : {"dataframe", "target"}
         What ``sampling_type`` balances. ``"dataframe"`` (the default) is ROOT's meaning: two
         dataframes, majority and minority, both splits resampled. ``"target"`` is this package's
@@ -139,6 +138,10 @@ class RDataLoader:
         dataframes), each class cut to at most (smallest class) / ``sampling_ratio`` entries
         (undersampling) or repeated up to at least ``sampling_ratio`` x (largest class)
         (oversampling); the training split only, so that validation measures the true mixture.
+    progress : bool
+        Show the progress of a pass that keeps you waiting for more than a few seconds (``save``, and the
+        first epoch of ``shuffle="global"``, which copies the split to its piles): a tqdm bar where tqdm is
+        installed, a line on stderr every few seconds otherwise. ``False`` keeps them quiet.
 
     Examples
     --------
@@ -192,6 +195,7 @@ class RDataLoader:
         read_threads: int = 2,
         cache_dir: str | os.PathLike | None = None,
         resample_by: str = "dataframe",
+        progress: bool = True,
     ) -> None:
         options = LoaderOptions(
             batch_size=batch_size, batches_in_memory=batches_in_memory, columns=columns, max_vec_sizes=max_vec_sizes,
@@ -200,6 +204,7 @@ class RDataLoader:
             replacement=replacement, dtypes=dtypes, normalize=normalize, class_weights=class_weights,
             collections=collections, collections_layout=collections_layout, sort_by=sort_by, rank=rank,
             world_size=world_size, read_threads=read_threads, cache_dir=cache_dir, resample_by=resample_by,
+            progress=progress,
         )  # fmt: skip
         self._spec: LoaderSpec = build_spec(rdataframes, options)
         self._engine: Engine | None = None

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._cxx import cxx_namespace
 from ._errors import translate_cxx_error
+from ._progress import Progress
 from ._types import OUTPUT_DTYPES
 
 WRITER_HEADER = "ROOT/ML/RDatasetWriter.hxx"
@@ -55,8 +56,10 @@ def save(loader, path: str | Path, name: str, format: str, overwrite: bool) -> P
     epoch = engine.num_epochs(split)
     saved = False
     try:
-        for arrays in engine.epoch(split):
-            _fill(writer, arrays, columns)
+        with Progress(f"saving {path.name}", engine.num_batches(split), spec.progress) as progress:
+            for arrays in engine.epoch(split):
+                _fill(writer, arrays, columns)
+                progress.update()
         record = _record(loader, columns, name, format, epoch, int(writer.GetNumEntries()), __version__)
         writer.SetMetadata(METADATA_KEY, json.dumps(record))
         _cxx_call(writer.Close)

@@ -85,6 +85,7 @@ class LoaderOptions:
     read_threads: Any
     cache_dir: Any
     resample_by: Any
+    progress: Any
 
 
 #: What resampling balances (``resample_by=``): ROOT's two dataframes, or the classes of the target.
@@ -131,6 +132,7 @@ class LoaderSpec:
     read_threads: int = 2
     global_shuffle: bool = False  # shuffle="global": the exact shuffle through a pile cache on disk
     cache_dir: str | None = None
+    progress: bool = True
 
     @property
     def features(self) -> list[str]:
@@ -282,6 +284,7 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
         read_threads=int(read_threads),
         global_shuffle=options.shuffle == "global",
         cache_dir=_cache_dir(options.cache_dir, options.shuffle),
+        progress=_flag("progress", options.progress),
     )
     _check_global_shuffle(spec)
     _check_block_dtypes(spec)

@@ -23,7 +23,7 @@ def pytest_addoption(parser):
 
 #: The frameworks and tools some tests import, skipping without them. test/run.sh installs them all and sets
 #: RDATALOADER_TEST_ALL, so that a broken installation fails the suite instead of skipping its tests.
-OPTIONAL_TEST_MODULES = ("torch", "tensorflow", "keras", "jax", "lightning", "psutil", "uproot", "hypothesis")
+OPTIONAL_TEST_MODULES = ("torch", "tensorflow", "keras", "jax", "lightning", "psutil", "uproot", "hypothesis", "tqdm")
 
 
 def pytest_sessionstart(session):
