@@ -360,6 +360,22 @@ MUTANTS = (
         'engine.num_batches(split), True)',
         (TESTS + "test_progress.py::test_a_save_shows_a_tqdm_bar_and_nothing_with_progress_false",),
     ),
+    Mutant(
+        "reweight-binned-by-the-first-column",
+        "reweighting gives every class the reference distribution of the chosen columns",
+        "inc/ROOT/ML/Detail/RBatchWriter.hxx",
+        "classWeights.BinOf([&](std::size_t c) { return ScalarAt(c, values...); })",
+        "classWeights.BinOf([&](std::size_t) { return ScalarAt(0, values...); })",
+        (TESTS + "test_reweighting.py::test_every_class_takes_the_reference_distribution",),
+    ),
+    Mutant(
+        "reweight-ignores-the-class-share",
+        "reweighting gives every class the reference distribution of the chosen columns",
+        "inc/ROOT/ML/Detail/RClassWeights.hxx",
+        "reference[b] * total / static_cast<double>(perBin[b])",
+        "reference[b] * total",
+        (TESTS + "test_reweighting.py::test_every_class_takes_the_reference_distribution",),
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
 from ._piles import PileCache
 from ._progress import Progress
+from ._reweighting import Reweighting
 from ._spec import LoaderSpec, SplitSpec, window_batches
 from ._types import OUTPUT_DTYPES
 
@@ -100,6 +101,8 @@ class Engine:
             options.fDTypes[name] = getattr(ml.EDType, OUTPUT_DTYPES[dtype])
         for collection in spec.collections:
             options.fCollections.push_back(self._collection_options(ml, collection))
+        if spec.reweight is not None:
+            options.fReweight = spec.reweight.to_cxx(ml)
         cxx_types = [t.cxx for t in spec.engine_types]
         self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, cxx_types, options)
         self._library = _cxx.engine_library(cxx_types)
@@ -109,6 +112,7 @@ class Engine:
         self.class_weights = (
             {int(label): float(w) for label, w in self._cxx.GetClassWeights()} if spec.class_weights is not None else None
         )
+        self.reweighting = self._reweighting()
         self._lock = threading.Lock()
         self._active: dict[int, _Position] = {}  # per split: its last iteration started, while it runs
         self._resume: dict[int, _Position] = {}  # per split: the saved epoch its next iteration resumes
@@ -181,6 +185,13 @@ class Engine:
         except Exception as error:
             raise translate_cxx_error(error) from error
         return fitted
+
+    def _reweighting(self) -> Reweighting | None:
+        reweight = self.spec.reweight
+        if reweight is None:
+            return None
+        weights = {int(label): tuple(float(w) for w in per_bin) for label, per_bin in self._cxx.GetReweighting()}
+        return Reweighting(reweight.columns, reweight.edges, reweight.reference, weights)
 
     def resampled_classes(self, split: int) -> dict[int, tuple[int, int]]:
         """label (or dataframe) -> (entries in ``split``, entries delivered per epoch), when resampling."""

@@ -11,6 +11,7 @@ from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
+from ._reweighting import Reweighting
 from ._spec import LoaderOptions, LoaderSpec, SplitSpec, build_spec, build_split
 
 _TRAIN, _VALIDATION = 0, 1
@@ -95,6 +96,15 @@ class RDataLoader:
         Deliver weights ``w`` = weight of the entry's class x its ``weights`` column (if any), for
         imbalanced classification without resampling. ``"balanced"`` uses n / (classes x n_class)
         counted on the training split; needs one target column of whole-number labels.
+    reweight : dict, optional
+        Kinematic reweighting: ``{"columns": ["Jet_pt", "Jet_eta"], "bins": {"Jet_pt": [20, 50, 100, 500],
+        "Jet_eta": [-2.5, 0, 2.5]}, "reference": "flat"}`` (``bins`` a list of edges for every column, or per
+        column; ``reference`` ``"flat"`` or a class label). In the pass that counts the classes, the training
+        entries of each class are counted in the grid of bins of these scalar columns, and every entry's
+        weight ``w`` is multiplied by reference(bin) / (its class's share of the bin), so that each class's
+        weighted distribution of the columns is the reference's (flat over the bins the training split fills,
+        or the distribution of that class, whose entries then weigh 1). Values outside the edges count in the
+        first or last bin. Combines with ``weights`` and ``class_weights``; ``loader.reweighting`` is the table.
     collections : dict of str to (list of str, int), optional
         Object collections: ``{"muons": (["Muon_pt", "Muon_eta", "Muon_phi"], 4)}`` groups vector
         columns holding one value per object (equal lengths in each entry, or the loader raises naming
@@ -186,6 +196,7 @@ class RDataLoader:
         dtypes: Mapping[str, Any] | None = None,
         normalize: str | Mapping[str, str | None] | Normalization | None = None,
         class_weights: str | Mapping[int, float] | None = None,
+        reweight: Mapping[str, Any] | None = None,
         collections: Mapping[str, tuple[Sequence[str], int]] | None = None,
         collections_layout: str = "padded",
         sort_by: Mapping[str, str] | None = None,
@@ -201,7 +212,7 @@ class RDataLoader:
             batch_size=batch_size, batches_in_memory=batches_in_memory, columns=columns, max_vec_sizes=max_vec_sizes,
             vec_padding=vec_padding, target=target, weights=weights, shuffle=shuffle, drop_remainder=drop_remainder,
             set_seed=set_seed, load_eager=load_eager, sampling_type=sampling_type, sampling_ratio=sampling_ratio,
-            replacement=replacement, dtypes=dtypes, normalize=normalize, class_weights=class_weights,
+            replacement=replacement, dtypes=dtypes, normalize=normalize, class_weights=class_weights, reweight=reweight,
             collections=collections, collections_layout=collections_layout, sort_by=sort_by, rank=rank,
             world_size=world_size, read_threads=read_threads, cache_dir=cache_dir, resample_by=resample_by,
             progress=progress,
@@ -370,6 +381,11 @@ class RDataLoader:
         label), its entries in this split and the entries of it that every epoch of this split
         delivers. Empty for a split that is not resampled (validation, by target)."""
         return self._ensure_engine().resampled_classes(self._split)
+
+    @property
+    def reweighting(self) -> Reweighting | None:
+        """The fitted ``reweight`` table: per class label, the weight of each bin; None without ``reweight``."""
+        return self._ensure_engine().reweighting
 
     @property
     def class_weights(self) -> dict[int, float] | None:

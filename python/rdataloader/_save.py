@@ -148,6 +148,7 @@ def _record(loader, columns, name: str, format: str, epoch: int, entries: int, v
             "world_size": spec.world_size,
         },
         "normalization": None if normalization is None else asdict(normalization),
+        "reweighting": None if loader.reweighting is None else asdict(loader.reweighting),
     }
 
 

@@ -14,6 +14,7 @@ from ._collections import Collection, check_collections, parse_collections
 from ._errors import not_loaded, repeated
 from ._frames import available_columns, column_types, nodes_of
 from ._normalization import check_normalize
+from ._reweighting import Reweight, parse_reweight
 from ._types import ColumnType, normalize_dtype
 
 #: RDataFrame hands all columns of an entry to one typed callable; beyond about 250 arguments the
@@ -77,6 +78,7 @@ class LoaderOptions:
     dtypes: Any
     normalize: Any
     class_weights: Any
+    reweight: Any
     collections: Any
     collections_layout: Any
     sort_by: Any
@@ -128,6 +130,7 @@ class LoaderSpec:
     world_size: int = 1
     collections: tuple[Collection, ...] = ()
     sampling: Sampling | None = None
+    reweight: Reweight | None = None
     packed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # vector column read -> its scalar features
     read_threads: int = 2
     global_shuffle: bool = False  # shuffle="global": the exact shuffle through a pile cache on disk
@@ -277,6 +280,7 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
         dtypes=normalized,
         normalize=options.normalize,
         class_weights=_class_weights(options.class_weights, targets, max_vec_sizes),
+        reweight=parse_reweight(options.reweight, columns, available, targets, max_vec_sizes),
         rank=rank,
         world_size=world_size,
         collections=groups,
@@ -301,7 +305,8 @@ def _pack_wide_features(spec: LoaderSpec) -> LoaderSpec:
     collection_columns = sum(len(c.columns) for c in spec.collections)
     if len(spec.columns) + collection_columns <= MAX_COLUMNS:
         return spec
-    features = set(spec.features)
+    # The engine bins reweighted columns entry by entry: they stay columns of their own.
+    features = set(spec.features) - set(spec.reweight.columns if spec.reweight else ())
     packed: dict[str, tuple[str, ...]] = {}
     columns: list[str] = []
     run: list[str] = []
@@ -432,8 +437,8 @@ def _sampling(options: LoaderOptions, num_dataframes: int, targets: list[str], m
             f"{num_dataframes} dataframe{'s' if num_dataframes != 1 else ''}: pass [majority_df, minority_df], or "
             "resample_by='target' to resample the classes of the target"
         )
-    if options.class_weights is not None:
-        raise ValueError("choose either sampling_type (resampling) or class_weights (weighting), not both")
+    if options.class_weights is not None or options.reweight is not None:
+        raise ValueError("choose either sampling_type (resampling) or class_weights/reweight (weighting), not both")
     if world_size > 1:
         raise ValueError(
             "sampling_type is not available with world_size > 1: every rank's shard holds other classes in each "

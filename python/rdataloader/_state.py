@@ -40,6 +40,8 @@ def _options(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
         "class_weights": {str(k): v for k, v in engine.class_weights.items()} if engine.class_weights else None,
         "sampling": vars(spec.sampling) if spec.sampling else None,
     }
+    if engine.reweighting is not None:  # absent otherwise, so that states saved before reweighting existed load
+        options["reweighting"] = {str(label): weights for label, weights in engine.reweighting.weights.items()}
     return json.loads(json.dumps(options))
 
 

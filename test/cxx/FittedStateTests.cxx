@@ -5,9 +5,11 @@
 
 #include "RTestSupport.hxx"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <set>
 
 using namespace RDataLoaderTest;
@@ -191,4 +193,47 @@ void BalancedClassWeightsWeighEveryClassAlike()
    options.fBalanceClasses = true;
    RDL_CHECK_THROWS((ROOT::ML::RDataLoader<Long64_t, int>(df.Filter([] { return false; }), {"idx", "cls"}, options)),
                     std::invalid_argument, "training split, which has no entries");
+}
+
+void ReweightingGivesEveryClassTheReferenceDistribution()
+{
+   RTempDir dir("reweighting_gives_every_class_the_reference_distribution");
+   // Class 1 (idx % 10 == 0) sits at small x, class 0 all over: x = idx % 100 for class 0, idx % 30 for class 1.
+   auto df = ROOT::RDataFrame("tree", WriteDataset(dir, {1000, 500}))
+                .Define("cls", [](Long64_t idx) { return static_cast<int>(idx % 10 == 0); }, {"idx"})
+                .Define("pos", [](Long64_t idx) { return static_cast<float>(idx % 10 == 0 ? idx % 30 : idx % 100); },
+                        {"idx"});
+   auto options = FeatureOptions();
+   options.fTargets = {"cls"};
+   options.fMaxVecSizes.clear();
+   const std::vector<double> edges{0., 10., 20., 40., 100.};
+   options.fReweight = {{"pos"}, {edges}};
+   ROOT::ML::RDataLoader<float, int> loader(df, {"pos", "cls"}, options);
+
+   // Per class, unweighted counts and weighted sums in the bins, from the delivered training batches.
+   std::map<int, std::vector<double>> counts, sums;
+   for (const auto &batch : loader.Train())
+      for (std::size_t row = 0; row < batch.GetNumRows(); ++row) {
+         const float pos = batch.GetFeatures<float>()(row, 0);
+         const int cls = static_cast<int>(batch.GetTargets<float>()(row, 0));
+         const auto bin = std::upper_bound(edges.begin(), edges.end(), pos) - edges.begin() - 1;
+         counts[cls].resize(4), sums[cls].resize(4);
+         counts[cls][bin] += 1;
+         sums[cls][bin] += batch.GetWeights<float>()(row, 0);
+      }
+   // Flat reference over the 4 bins both classes fill together: every class's weight is a quarter of its
+   // entries in each bin it fills.
+   for (const auto &[cls, perBin] : counts) {
+      const double total = std::accumulate(perBin.begin(), perBin.end(), 0.);
+      for (std::size_t b = 0; b < 4; ++b)
+         if (perBin[b] > 0)
+            RDL_CHECK_MSG(std::abs(sums[cls][b] - total / 4.) < 1e-3 * total,
+                          "class " + std::to_string(cls) + ", bin " + std::to_string(b));
+   }
+   RDL_CHECK_EQ(loader.GetReweighting().size(), 2u);
+   RDL_CHECK(counts[1][3] == 0 && loader.GetReweighting().at(1)[0] > 1.); // class 1 is weighted up where it is rare
+
+   options.fReweight.fEdges = {{1., 1.}};
+   RDL_CHECK_THROWS((ROOT::ML::RDataLoader<float, int>(df, {"pos", "cls"}, options)), std::invalid_argument,
+                    "strictly increasing");
 }

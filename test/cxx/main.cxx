@@ -53,6 +53,7 @@ void CollectionFieldsOfDifferentLengthsThrow();
 void InvalidCollectionsAreRejected();
 void LengthDistributionGivesQuantilesAndTruncation();
 void SavedEpochReadsBackAsTheSameBatches();
+void ReweightingGivesEveryClassTheReferenceDistribution();
 
 namespace {
 
@@ -106,6 +107,7 @@ constexpr RTest kTests[] = {
    {"invalid_collections_are_rejected", InvalidCollectionsAreRejected},
    {"length_distribution_gives_quantiles_and_truncation", LengthDistributionGivesQuantilesAndTruncation},
    {"saved_epoch_reads_back_as_the_same_batches", SavedEpochReadsBackAsTheSameBatches},
+   {"reweighting_gives_every_class_the_reference_distribution", ReweightingGivesEveryClassTheReferenceDistribution},
 };
 // clang-format on
 

@@ -33,3 +33,10 @@ def test_prepared_dataset_saves_the_shared_cms_file_and_reads_back_the_same_batc
     assert "summary: same batches True" in out, out
     assert "read paths of the prepared file: ['RNTuple pages']" in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hzz_train.root", "hzz_validation.root"]
+
+
+def test_reweighting_flattens_the_leading_muon_pt_of_both_classes():
+    out = run_tutorial("reweighting.py")
+    summary = next(line for line in out.splitlines() if line.startswith("summary:"))
+    before, after = (float(word) for word in summary.replace(",", " ").split() if word.replace(".", "").isdigit())
+    assert before > 0.05 and after < 1e-4, summary

@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -219,6 +220,14 @@ public:
    std::vector<std::string> GetFeatureElementNames() const { return fTable.GetFeatureElementNames(); }
    /// How many entries of `split` carry each class label (the single target, whole numbers).
    std::map<std::int64_t, std::uint64_t> CountClasses(ESplit split = ESplit::kTrain);
+   /// Per class label, how many entries of `split` fall in each bin of `bins`.
+   std::map<std::int64_t, std::vector<std::uint64_t>> CountClassBins(ESplit split, const Detail::RReweightBins &bins);
+   /// The reweighting (fReweight) of each class, per bin of the grid of its columns' edges (the last column's
+   /// bins vary fastest); empty without.
+   const std::map<std::int64_t, std::vector<double>> &GetReweighting() const
+   {
+      return fTable.GetClassWeights().GetBinWeights();
+   }
    /// From the next epoch on, the weights tensor holds weights[class of label] x the event weight.
    void SetClassWeights(std::map<std::int64_t, double> weights);
    /// The weight of each class (fBalanceClasses, fClassWeights or SetClassWeights()); empty without.
@@ -294,7 +303,17 @@ private:
       if (fOptions.IsClassWeighted()) {
          const auto validation =
             fOptions.fBalanceClasses ? std::map<std::int64_t, std::uint64_t>{} : CountClasses(ESplit::kValidation);
-         SetClassWeights(Detail::ChooseClassWeights(fOptions, CountClasses(ESplit::kTrain), validation));
+         // One pass counts the classes, and their bins when reweighting (otherwise a single bin).
+         const Detail::RReweightBins bins = fOptions.fReweight.IsActive()
+                                               ? Detail::RReweightBins(fTable.GetReweightColumns(), fOptions.fReweight.fEdges)
+                                               : Detail::RReweightBins();
+         const auto binCounts = CountClassBins(ESplit::kTrain, bins);
+         std::map<std::int64_t, std::uint64_t> train;
+         for (const auto &[label, perBin] : binCounts)
+            train[label] = std::accumulate(perBin.begin(), perBin.end(), std::uint64_t{0});
+         SetClassWeights(Detail::ChooseClassWeights(fOptions, train, validation));
+         if (fOptions.fReweight.IsActive())
+            fTable.SetReweighting(bins, Detail::ReweightToReference(fOptions.fReweight, binCounts, bins.GetNumBins()));
       }
       std::vector<ENormalization> methods;
       for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
@@ -525,15 +544,28 @@ void RDataLoader<Columns...>::SetNormalization(const RNormalization &normalizati
 }
 
 template <typename... Columns>
-std::map<std::int64_t, std::uint64_t> RDataLoader<Columns...>::CountClasses(ESplit split)
+std::map<std::int64_t, std::vector<std::uint64_t>>
+RDataLoader<Columns...>::CountClassBins(ESplit split, const Detail::RReweightBins &bins)
 {
    const auto label = fTable.GetLabelColumn();
    if (label == Detail::RColumnTable::kNoColumn)
       throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs class weights or fSampling");
-   std::map<std::int64_t, std::uint64_t> counts;
+   using RWriter = Detail::RBatchWriter<Columns...>;
+   std::map<std::int64_t, std::vector<std::uint64_t>> counts;
    VisitSplit(split, [&](const Columns &...values) {
-      ++counts[Detail::ClassOf(Detail::RBatchWriter<Columns...>::ScalarAt(label, values...))];
+      auto &perBin = counts[Detail::ClassOf(RWriter::ScalarAt(label, values...))];
+      perBin.resize(bins.GetNumBins());
+      ++perBin[bins.BinOf([&](std::size_t c) { return RWriter::ScalarAt(c, values...); })];
    });
+   return counts;
+}
+
+template <typename... Columns>
+std::map<std::int64_t, std::uint64_t> RDataLoader<Columns...>::CountClasses(ESplit split)
+{
+   std::map<std::int64_t, std::uint64_t> counts;
+   for (const auto &[label, perBin] : CountClassBins(split, Detail::RReweightBins()))
+      counts[label] = perBin[0];
    return counts;
 }
 

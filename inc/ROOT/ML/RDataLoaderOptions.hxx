@@ -89,6 +89,28 @@ enum class EShuffle : int {
    kGlobal
 };
 
+/// \brief Kinematic reweighting (RDataLoaderOptions::fReweight): weights that give every class the distribution
+/// of some scalar columns that a reference has, counted on the training split in the pass that counts classes.
+///
+/// The columns' bin edges make a grid of bins; an entry of class c in bin b weighs
+/// reference(b) / (share of class c's training entries in bin b), so that the weighted distribution of every
+/// class over the grid is the reference's, and a class's weights sum to its entries times the reference's
+/// share of the bins it fills. The reference is flat over the bins the training split fills, or a class's own
+/// distribution (whose entries then weigh 1).
+/// ~~~{.cpp}
+/// options.fReweight = {{"Jet_pt", "Jet_eta"}, {{20, 30, 50, 100, 200, 1000}, {-2.5, -1, 0, 1, 2.5}}};
+/// ~~~
+struct RReweightOptions {
+   std::vector<std::string> fColumns; ///< Scalar columns among the loaded ones; empty turns reweighting off.
+   /// Per column, increasing bin edges; a value below the first edge counts in the first bin, above the last
+   /// (or NaN) in the last.
+   std::vector<std::vector<double>> fEdges;
+   bool fFlat = true;                ///< Reweight to a flat distribution over the bins the training split fills,
+   std::int64_t fReferenceClass = 0; ///< or, when !fFlat, to the distribution of this class.
+
+   bool IsActive() const { return !fColumns.empty(); }
+};
+
 /// Which part of the dataset a loop runs over.
 enum class ESplit : int { kTrain = 0, kValidation = 1 };
 
@@ -140,13 +162,14 @@ struct RDataLoaderOptions {
    std::size_t fRank = 0; ///< The shard this process reads, in [0, fWorldSize).
    /// Object collections, each read from some of the vector columns instead of flat features.
    std::vector<RCollectionOptions> fCollections;
-   /// Threads decompressing baskets when the dataframe is a TTree or TChain whose loaded columns are plain
-   /// scalar branches: those are read a basket at a time, beside RDataFrame's event loop. 0 reads every
-   /// dataframe through its event loop (one thread).
+   /// Threads reading the files in parallel, straight into the batches: TTree baskets and RNTuple pages
+   /// (GetReadPath() says which columns). 0 reads every dataframe through its event loop (one thread).
    std::size_t fReadThreads = 2;
+   /// Reweighting of every class to a reference distribution of some scalar columns (none by default).
+   RReweightOptions fReweight;
 
-   /// Whether batches carry class weights (fBalanceClasses or fClassWeights).
-   bool IsClassWeighted() const { return fBalanceClasses || !fClassWeights.empty(); }
+   /// Whether batches carry weights that depend on the class (fBalanceClasses, fClassWeights or fReweight).
+   bool IsClassWeighted() const { return fBalanceClasses || !fClassWeights.empty() || fReweight.IsActive(); }
 
    /// These options, checked for a loader of `columns` (with `numTypes` column types) over `numDataFrames`
    /// dataframes.
@@ -200,11 +223,39 @@ struct RDataLoaderOptions {
          if (!(weight >= 0. && std::isfinite(weight)))
             fail("fClassWeights: the weight of class " + std::to_string(label) +
                  " must be a finite non-negative number; got " + std::to_string(weight));
+      CheckReweighting(fail);
       CheckNamedColumns(columns, fail);
       return *this;
    }
 
 private:
+   template <typename Fail>
+   void CheckReweighting(Fail &&fail) const
+   {
+      if (!fReweight.IsActive())
+         return;
+      if (fTargets.size() != 1)
+         fail("reweighting (fReweight) needs a single target of class labels");
+      if (fReweight.fEdges.size() != fReweight.fColumns.size())
+         fail("fReweight: give bin edges (fEdges) for each of the " + std::to_string(fReweight.fColumns.size()) +
+              " columns; got " + std::to_string(fReweight.fEdges.size()));
+      double bins = 1.;
+      for (std::size_t v = 0; v < fReweight.fColumns.size(); ++v) {
+         const auto &edges = fReweight.fEdges[v];
+         const auto notAbove = [](double a, double b) { return a >= b; };
+         const bool increasing = std::adjacent_find(edges.begin(), edges.end(), notAbove) == edges.end();
+         if (edges.size() < 2 || !increasing || !std::all_of(edges.begin(), edges.end(), [](double e) {
+                return std::isfinite(e);
+             }))
+            fail("fReweight: the bin edges of '" + fReweight.fColumns[v] +
+                 "' must be at least two finite numbers, strictly increasing");
+         bins *= static_cast<double>(edges.size() - 1);
+      }
+      if (bins > 1e6)
+         fail("fReweight: the bins of all columns make " + std::to_string(static_cast<long long>(bins)) +
+              " cells; use fewer (at most a million), or reweight fewer columns at once");
+   }
+
    /// That the columns the options name are among `columns`, and of the right kind.
    template <typename Fail>
    void CheckNamedColumns(const std::vector<std::string> &columns, Fail &&fail) const
@@ -220,6 +271,9 @@ private:
             return std::find(o.fFields.begin(), o.fFields.end(), c) != o.fFields.end();
          });
       };
+      for (const auto &c : fReweight.fColumns)
+         if (!known(c))
+            fail("fReweight names '" + c + "', which is not among the columns");
       for (const auto &[column, method] : fNormalizeColumns)
          if (!known(column) || column == fWeights || collected(column) ||
              std::find(fTargets.begin(), fTargets.end(), column) != fTargets.end())

@@ -49,7 +49,8 @@ class RBatchWriter {
       if (classWeights.IsActive()) {
          const auto weightColumn = fTable.GetWeightColumn();
          const double eventWeight = weightColumn == RColumnTable::kNoColumn ? 1. : ScalarAt(weightColumn, values...);
-         classWeights.Write(rows, ScalarAt(fTable.GetLabelColumn(), values...), eventWeight);
+         const auto bin = classWeights.BinOf([&](std::size_t c) { return ScalarAt(c, values...); });
+         classWeights.Write(rows, ScalarAt(fTable.GetLabelColumn(), values...), eventWeight, bin);
       }
    }
 

@@ -181,6 +181,27 @@ public:
       }
    }
 
+   /// The loaded column of each reweighting variable (RReweightOptions::fColumns), which must hold scalars.
+   std::vector<std::size_t> GetReweightColumns() const
+   {
+      std::vector<std::size_t> columns;
+      for (const auto &name : fOptions->fReweight.fColumns) {
+         const auto c = IndexOf(name);
+         if (fIsVector[c])
+            throw std::invalid_argument("ROOT::ML::RDataLoader: fReweight: '" + name +
+                                        "' holds vectors; reweight on a scalar column (Define one, say its leading "
+                                        "element)");
+         columns.push_back(c);
+      }
+      return columns;
+   }
+
+   /// From now on the class weights are multiplied by binWeights[class][bin of the entry in `bins`].
+   void SetReweighting(RReweightBins bins, std::map<std::int64_t, std::vector<double>> binWeights)
+   {
+      fClassWeights.SetReweighting(std::move(bins), std::move(binWeights));
+   }
+
    /// From now on the weights tensor holds weights[class of label] x the event weight.
    void SetClassWeights(std::map<std::int64_t, double> weights)
    {
