@@ -267,6 +267,11 @@ class Engine:
                 self._cxx.SetNumEpochs(split, epoch_seed % 2**63)
         self._worker = (worker, workers)
 
+    def resumes(self, split: int) -> bool:
+        """Whether the next iteration of ``split`` resumes a saved epoch in its middle."""
+        with self._lock:
+            return split in self._resume
+
     def set_epoch(self, split: int, epoch: int) -> None:
         """The next iteration of ``split`` runs epoch number ``epoch``."""
         self._abandon()

@@ -47,6 +47,9 @@ def save(loader, path: str | Path, name: str, format: str, overwrite: bool) -> P
             "of the collections' fields as vector columns (max_vec_sizes=) instead"
         )
     engine, split = loader._engine_and_split()
+    if engine.resumes(split):
+        raise RuntimeError("save() writes a whole epoch, but this split's next epoch resumes a loaded state in its "
+                           "middle: finish that epoch first (iterate it), or save before load_state_dict()")
     columns = _saved_columns(spec, engine.layout)
     ml = cxx_namespace(WRITER_HEADER)
     # Written under another name and renamed when complete: an interrupted save leaves no file that looks whole.
@@ -67,7 +70,10 @@ def save(loader, path: str | Path, name: str, format: str, overwrite: bool) -> P
         saved = True
     finally:
         if not saved:
-            writer.Close()
+            try:
+                writer.Close()
+            except Exception:  # noqa: BLE001  (the error that stopped the save is the one to see)
+                pass
             partial.unlink(missing_ok=True)
     return path
 

@@ -134,6 +134,16 @@ def test_bad_saves_raise_before_writing_and_an_interrupted_one_leaves_no_file(pr
     overwritten = loader.save(existing, overwrite=True)
     assert rdataloader.saved_record(overwritten)["entries"] > 0
 
+    # A loaded state in the middle of an epoch: save() would write only its rest.
+    batches = iter(loader.as_numpy())
+    next(batches)
+    state = loader.state_dict()
+    batches.close()
+    loader.load_state_dict(state)
+    with pytest.raises(RuntimeError, match="resumes a loaded state"):
+        loader.save(tmp_path / "half.root")
+    assert not (tmp_path / "half.root").exists()
+
 
 def test_a_file_not_written_by_save_has_no_record(prepared):
     with pytest.raises(ValueError, match="was not written by RDataLoader.save"):
