@@ -54,7 +54,10 @@ def dataset_names(path: str) -> dict[str, str]:
     """The TTrees and RNTuples at the top of the file ``path``, by name, with their format."""
     import ROOT
 
-    file = ROOT.TFile.Open(path)
+    try:
+        file = ROOT.TFile.Open(path)
+    except OSError as error:  # PyROOT raises where C++ returns null
+        raise FileNotFoundError(f"cannot open {path!r} as a ROOT file ({error})") from error
     if not file or file.IsZombie():
         raise FileNotFoundError(f"cannot open {path!r} as a ROOT file")
     try:
@@ -87,7 +90,7 @@ def inspect_file(path: str, name: str | None = None) -> DatasetReport:
             types[column] = error
     read_by = _read_paths(node, {c: t for c, t in types.items() if isinstance(t, ColumnType)})
     reports = [ColumnReport(c, str(node.GetColumnType(c)), _loads_as(types[c]), read_by.get(c, "-")) for c in columns]
-    entries, clusters = _clusters(path, name, datasets[name])
+    entries, clusters = _clusters(node)
     return DatasetReport(path, name, datasets[name], entries, clusters, reports)
 
 
@@ -122,21 +125,10 @@ def _read_paths(node, types: dict[str, ColumnType]) -> dict[str, str]:
     return {column: source_name([column]) for column in types}
 
 
-def _clusters(path: str, name: str, format: str) -> tuple[int, int]:
-    """The entries of the dataset and the clusters they are stored in."""
+def _clusters(node) -> tuple[int, int]:
+    """The entries of the dataset and the clusters they are stored in, as RDataFrame (and so the loader's
+    reading plan) sees them."""
     import ROOT
 
-    if format == "RNTuple":
-        reader = ROOT.RNTupleReader.Open(name, path)
-        return int(reader.GetNEntries()), int(reader.GetDescriptor().GetNClusters())
-    file = ROOT.TFile.Open(path)
-    try:
-        tree = file.Get(name)
-        entries = int(tree.GetEntries())
-        iterator = tree.GetClusterIterator(0)
-        clusters = 0
-        while iterator.Next() < entries:
-            clusters += 1
-        return entries, clusters
-    finally:
-        file.Close()
+    boundaries = ROOT.Internal.RDF.GetDatasetGlobalClusterBoundaries(node)
+    return (int(boundaries[boundaries.size() - 1].second) if boundaries.size() else 0), int(boundaries.size())

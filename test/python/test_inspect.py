@@ -130,3 +130,6 @@ def test_the_command_prints_the_report_and_names_what_is_wrong(tree_file, tmp_pa
     ambiguous = run_inspect(two)
     assert ambiguous.returncode == 1 and "holds 2 TTrees and RNTuples (a (TTree), b (TTree)); name the one" in \
         ambiguous.stderr
+    nowhere = run_inspect(str(tmp_path / "nowhere.root"))
+    assert nowhere.returncode == 1 and "cannot open" in nowhere.stderr and "nowhere.root" in nowhere.stderr, \
+        nowhere.stderr
