@@ -376,6 +376,14 @@ MUTANTS = (
         "reference[b] * total",
         (TESTS + "test_reweighting.py::test_every_class_takes_the_reference_distribution",),
     ),
+    Mutant(
+        "consumer-waits-without-signals",
+        "Ctrl-C stops an epoch within seconds, even while a slow shuffle window fills",
+        "python/rdataloader/_engine.py",
+        "while not run.WaitForNext(_SIGNAL_CHECK_MS):",
+        "while False and run.WaitForNext(_SIGNAL_CHECK_MS):",
+        (TESTS + "test_reliability.py::test_sigint_while_a_slow_window_fills_stops_promptly",),
+    ),
 )
 
 

@@ -87,6 +87,7 @@ def engine_class(cxx_types: Sequence[str]):
         cls = ml.RDataLoader[key]
         # Waiting for a loading thread must not hold the GIL: the consumer may run other Python threads.
         ml.REpochRun.Next.__release_gil__ = True
+        ml.REpochRun.WaitForNext.__release_gil__ = True
         ml.REpochRun.Stop.__release_gil__ = True
         cls.StartEpoch.__release_gil__ = True
         cls.StopEpochs.__release_gil__ = True

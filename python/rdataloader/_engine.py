@@ -35,6 +35,8 @@ _PILE_BUFFER_BYTES = 32 * 1024 * 1024
 #: Above this R (of the label mix or of a feature) a shuffled epoch is reported as poorly mixed: a perfect
 #: shuffle gives about 1 whatever the batch size, batches in the order of a sorted column sqrt(batch_size).
 _UNMIXED_R = 2.0
+#: Milliseconds the consumer waits for a batch before Python looks at its signals (Ctrl-C) again.
+_SIGNAL_CHECK_MS = 100
 #: Batches of an epoch on which its mixing is measured at most (see _Mixing).
 _MIX_SAMPLES = 256
 
@@ -403,6 +405,10 @@ class Engine:
             raise translate_cxx_error(error) from error
         try:
             while True:
+                # Waits in slices, each ending in Python, where a pending Ctrl-C raises KeyboardInterrupt: a
+                # batch can take minutes (a whole shuffle window of expensive Defines).
+                while not run.WaitForNext(_SIGNAL_CHECK_MS):
+                    pass
                 try:
                     batch = run.Next()
                 except Exception as error:

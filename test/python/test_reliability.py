@@ -157,6 +157,60 @@ def test_an_exception_in_the_training_step_leaves_the_loader_usable(odd_files):
     assert len(epoch_indices(loader.as_numpy())) == 700
 
 
+def _interrupt(script: str, wait_for: str, seconds_after: float) -> tuple[str, float]:
+    """Run `script` in a child, send it SIGINT `seconds_after` seconds after it prints `wait_for`; returns its
+    stdout and the seconds from the signal to its exit (failing the test, with its threads' stacks, on a hang)."""
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().strip() == wait_for
+    time.sleep(seconds_after)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        # A hang: fail with where every Python thread of the child stands.
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"no exit 30 s after SIGINT; stdout: {out[-500:]!r}; stacks:\n{err[-6000:]}")
+    assert "interrupted" in out, err[-2000:]
+    assert process.returncode == 0
+    return out, time.monotonic() - sent
+
+
+#: As a user's Python starts, whatever this suite inherited: a shell's background job runs with SIGINT ignored,
+#: and a child inherits the signal mask of the thread that started it. SIGUSR1 prints every thread's stack.
+_USER_SIGNALS = """
+import faulthandler, signal, time
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
+faulthandler.register(signal.SIGUSR1, all_threads=True)
+"""
+
+
+def test_sigint_while_a_slow_window_fills_stops_promptly(odd_files):
+    # Each entry's Define sleeps 30 ms: the first batch waits for the whole window of 700 entries, 21 s.
+    script = _USER_SIGNALS + textwrap.dedent(f"""
+        import ROOT
+        ROOT.gInterpreter.Declare("#include <thread>\\nfloat slow(Long64_t i) {{ "
+                                  "std::this_thread::sleep_for(std::chrono::milliseconds(30)); return i; }}")
+        df = ROOT.RDataFrame("tree", {odd_files['large'][0]!r}).Define("s", "slow(idx)")
+        loader = ROOT.ML.RDataLoader(df, batch_size=100, columns=["s"])
+        for _ in ROOT.ML.RDataLoader(df.Range(1), batch_size=1, columns=["s"], drop_remainder=False).as_numpy():
+            pass  # the engine compiled: a signal while cling compiles can crash cppyy itself
+        print("ready", flush=True)
+        try:
+            for batch in loader.as_numpy():
+                print("a batch came first", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    out, seconds = _interrupt(script, "ready", 2.0)
+    assert "a batch came first" not in out and seconds < 8, (out, seconds)
+
+
 def test_sigint_during_an_epoch_stops_promptly(odd_files):
     script = textwrap.dedent(f"""
         import faulthandler, signal, time

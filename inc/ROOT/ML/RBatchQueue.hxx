@@ -6,6 +6,7 @@
 
 #include "ROOT/ML/RBatch.hxx"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -32,7 +33,7 @@ private:
    std::exception_ptr fError;
    mutable std::mutex fMutex;
    std::condition_variable fNotFull;
-   std::condition_variable fNotEmpty;
+   mutable std::condition_variable fNotEmpty; ///< Waited on by the const WaitForNext() too.
 
 public:
    explicit RBatchQueue(std::size_t capacity) : fCapacity(capacity > 0 ? capacity : 1) {}
@@ -67,6 +68,15 @@ public:
    {
       std::lock_guard<std::mutex> lock(fMutex);
       return fState == EState::kClosed;
+   }
+
+   /// Consumer: waits at most `timeout` for Pop() to have something to return (a batch, the end, or an
+   /// error), and tells whether it has; a consumer that must react to its own events (a language binding's
+   /// signal handlers) waits in such slices.
+   bool WaitForNext(std::chrono::milliseconds timeout) const
+   {
+      std::unique_lock<std::mutex> lock(fMutex);
+      return fNotEmpty.wait_for(lock, timeout, [this] { return !fBatches.empty() || fState != EState::kRunning; });
    }
 
    /// Consumer: the next batch, or nullptr at the end of the epoch. A producer failure is rethrown

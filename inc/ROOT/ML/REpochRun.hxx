@@ -8,6 +8,7 @@
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -87,6 +88,8 @@ public:
 
    /// The next batch, or nullptr when the epoch is over. Blocks until one is ready.
    std::shared_ptr<RBatch> Next() { return fQueue.Pop(); }
+   /// Whether Next() would return without blocking, after waiting at most `milliseconds` for it.
+   bool WaitForNext(std::uint32_t milliseconds) const { return fQueue.WaitForNext(std::chrono::milliseconds(milliseconds)); }
 
    /// Stops the loading thread (within one read) and frees the batches it still holds.
    void Stop()
