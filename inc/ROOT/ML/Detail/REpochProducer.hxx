@@ -82,6 +82,8 @@ struct REpochPlan {
 template <typename... Columns>
 class REpochProducer {
    using RCursors = std::array<RColumnCursor, sizeof...(Columns)>;
+   /// Runs of a whole dataframe's event loop (an RDataFrame(n), a Range) that read a slice of it at most.
+   static constexpr std::uint64_t kWholeLoopRuns = 8;
 
    /// One stream of the epoch: the slices it reads in order, and where it stands in them.
    struct RStream {
@@ -129,9 +131,13 @@ class REpochProducer {
       auto &reader = *stream.fReader;
       const auto wanted = slice.fTake - stream.fOffset;
       // A file source decodes a few baskets or pages at a time of the entries asked. Every run of an event loop
-      // starts anew (its tree cache refilled, a whole dataframe's loop from its first entry): a slice is read in
-      // one run, or a whole dataframe's loop in few.
-      const auto asked = file || !unit.fWholeLoop ? wanted : std::max<std::uint64_t>(wanted / 8, 1);
+      // starts anew (its tree cache refilled, a whole dataframe's loop from its first entry, computing every
+      // Define of the entries it skips): a slice is read in one run, a whole dataframe's loop in at most
+      // kWholeLoopRuns of equal pieces, fewer when a piece would hold less than a file read decodes.
+      const auto piece = std::max({(slice.fTake + kWholeLoopRuns - 1) / kWholeLoopRuns,
+                                   RFileReader::kBytesPerRead / std::max<std::uint64_t>(fData.fEventLoop.GetEntryBytes(), 1),
+                                   std::uint64_t{1}});
+      const auto asked = file || !unit.fWholeLoop ? wanted : std::min(wanted, piece);
       const auto first = slice.fSkip + stream.fOffset;
       const auto read = reader.Read(unit, fData.fPlan.GetPassing(slice.fUnit), first, asked);
       if (read == 0)
