@@ -384,6 +384,30 @@ MUTANTS = (
         "while False and run.WaitForNext(_SIGNAL_CHECK_MS):",
         (TESTS + "test_reliability.py::test_sigint_while_a_slow_window_fills_stops_promptly",),
     ),
+    Mutant(
+        "background-builds-at-once",
+        "the background builds of an engine cache run one at a time (each compiler needs most of a gigabyte)",
+        "python/rdataloader/_engine_cache.py",
+        "            fcntl.flock(lock, fcntl.LOCK_EX)\n",
+        "",
+        (TESTS + "test_engine_cache.py::test_the_background_builds_of_a_cache_take_turns",),
+    ),
+    Mutant(
+        "killed-compiler-never-retried",
+        "a compiler killed from outside does not turn the engine cache off for its signature",
+        "python/rdataloader/_engine_cache.py",
+        "if result.returncode < 0 or _KILLED.search(result.stderr):",
+        "if False:",
+        (TESTS + "test_engine_cache.py::test_a_killed_compiler_leaves_no_log_so_that_a_later_process_tries_again",),
+    ),
+    Mutant(
+        "whole-loop-read-in-shrinking-runs",
+        "a dataframe without clusters computes its Defines about once per epoch",
+        "inc/ROOT/ML/Detail/REpochProducer.hxx",
+        "std::min(wanted, piece)",
+        "std::max<std::uint64_t>(wanted / 8, 1)",
+        (TESTS + "test_sources.py::test_a_whole_dataframes_loop_computes_each_define_about_once_per_epoch",),
+    ),
 )
 
 

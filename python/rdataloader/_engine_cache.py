@@ -5,14 +5,14 @@ Cling needs a few seconds to instantiate ``ROOT::ML::RDataLoader<Columns...>`` f
 compile it, in every process. The same instantiation, compiled by the system's C++ compiler into a shared
 library, loads in milliseconds: cling is told that it exists (``extern template``) and calls into the
 library instead of compiling its own. The first process that meets a signature compiles the library in the
-background (a detached, low-priority process that outlives it) and runs on cling's code meanwhile; every
-later process loads the library.
+background (a detached, low-priority process that outlives it; the builds of a cache take turns, as each
+compiler needs most of a gigabyte) and runs on cling's code meanwhile; every later process loads the library.
 
 The cache is ``$RDATALOADER_ENGINE_CACHE``, by default ``$XDG_CACHE_HOME/rdataloader`` (``~/.cache``); an
 empty ``RDATALOADER_ENGINE_CACHE`` turns it off. A library is named by a hash of everything that shapes it:
 the column types, the headers' contents, ROOT's version and the compiler command, so that a changed header
 or another ROOT never loads a stale one. A signature whose compilation failed is not tried again (the
-compiler's messages are kept next to it, in ``<name>.log``).
+compiler's messages are kept next to it, in ``<name>.log``); one whose compiler was killed (out of memory) is.
 
 Before any engine is built, cling parses the engine's header and the templates it instantiates: about half a
 second and 40 MiB of every process's start-up. rootcling precompiles the header into a C++ module, once per
@@ -22,6 +22,7 @@ parsed declarations instead (``header_module``).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -47,6 +48,10 @@ MODULE = "RDataLoaderHeaders"
 #: it is loaded, since a truncated library (a full disk, a killed build) crashes the process that maps it.
 _CHECKSUM_SUFFIX = ".checksum"
 _background_builds: list[subprocess.Popen] = []
+#: What a compiler driver prints when the compiler proper was killed (gcc; clang).
+_KILLED = re.compile(r"signal terminated program|unable to execute command")
+#: Background builds of one cache take turns on this lock: each compiler needs most of a gigabyte.
+_BUILD_LOCK = "build.lock"
 
 
 def cache_dir() -> Path | None:
@@ -158,6 +163,9 @@ def _compile(source: Path, library: Path, command: Sequence[str]) -> Path:
     try:
         result = subprocess.run([*command, str(source), "-o", str(partial)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
+            if result.returncode < 0 or _KILLED.search(result.stderr):
+                # Killed from outside (out of memory, a batch system's limit): no log, so a later process retries.
+                raise RuntimeError(f"the compiler of {source} was killed")
             log.write_text(result.stdout + result.stderr)
             raise RuntimeError(f"compiling {source} failed; the compiler's messages are in {log}")
         _write_checksum(partial, library.with_name(library.name + _CHECKSUM_SUFFIX))
@@ -294,12 +302,15 @@ def _main(arguments: list[str]) -> None:
     marker, job = Path(arguments[0]), json.loads(arguments[1])
     os.nice(19)
     try:
-        if "engine" in job:
-            _build_engine(job["engine"], Path(job["stem"]), job["command"])
-        else:
-            build_header_module(Path(job["module"]), job["rootcling"], job["header"])
-    except RuntimeError:
-        pass  # the log beside the output says why, and keeps the build from being tried again
+        with open(marker.with_name(_BUILD_LOCK), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            marker.touch()  # the wait for the lock does not count towards a stale build
+            if "engine" in job:
+                _build_engine(job["engine"], Path(job["stem"]), job["command"])
+            else:
+                build_header_module(Path(job["module"]), job["rootcling"], job["header"])
+    except (RuntimeError, OSError):
+        pass  # a log beside the output says why, and keeps a failed build from being tried again
     finally:
         marker.unlink(missing_ok=True)
 

@@ -277,3 +277,50 @@ def test_without_a_usable_cache_or_compiler_cling_compiles_the_engine(clustered_
         # Precompiling the header needs only ROOT's rootcling; no engine is written.
         wait_for(lambda: is_built(module_path(cache)))
         assert sorted(p.name for p in cache.iterdir()) == [module_path(cache).name]
+
+
+def fake_compiler(tmp_path: Path, name: str, body: str) -> str:
+    """An executable standing in for the C++ compiler: ``body`` runs with the arguments source, -o, output."""
+    path = tmp_path / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_killed_compiler_leaves_no_log_so_that_a_later_process_tries_again(tmp_path):
+    source = tmp_path / "engine-x.cxx"
+    source.write_text("int x;\n")
+    killed = fake_compiler(tmp_path, "killed", "kill -9 $$")
+    with pytest.raises(RuntimeError, match="was killed"):
+        _engine_cache._compile(source, source.with_suffix(".so"), [killed])
+    assert not source.with_suffix(".log").exists()
+    # gcc's driver survives its killed compiler proper and says so
+    oom = fake_compiler(tmp_path, "oom", 'echo "c++: fatal error: Killed signal terminated program cc1plus" >&2; exit 1')
+    with pytest.raises(RuntimeError, match="was killed"):
+        _engine_cache._compile(source, source.with_suffix(".so"), [oom])
+    assert not source.with_suffix(".log").exists()
+    broken = fake_compiler(tmp_path, "broken", 'echo "engine-x.cxx:1: error: this is not C++" >&2; exit 1')
+    with pytest.raises(RuntimeError, match="messages are in"):
+        _engine_cache._compile(source, source.with_suffix(".so"), [broken])
+    assert "this is not C++" in source.with_suffix(".log").read_text()
+
+
+def test_the_background_builds_of_a_cache_take_turns(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    times = tmp_path / "times"
+    compiler = fake_compiler(tmp_path, "slow", f'echo "start $(date +%s.%N)" >> {times}; sleep 1; '
+                                               f'echo "end $(date +%s.%N)" >> {times}; echo built > "$3"')
+    builds = []
+    for k in range(3):
+        marker = cache / f"engine-{k}.building"
+        marker.touch()
+        job = {"engine": ["float"], "stem": str(cache / f"engine-{k}"), "command": [compiler]}
+        builds.append(subprocess.Popen([sys.executable, "-m", "rdataloader._engine_cache", str(marker), json.dumps(job)],
+                                       env={**os.environ, "PYTHONPATH": str(Path(_engine_cache.__file__).parents[1])}))
+    for build in builds:
+        assert build.wait(timeout=120) == 0
+    events = sorted((float(t), kind) for kind, t in (line.split() for line in times.read_text().splitlines()))
+    assert [kind for _, kind in events] == ["start", "end"] * 3, events  # never two compilers at once
+    assert sorted(p.name for p in cache.glob("*.so")) == [f"engine-{k}.so" for k in range(3)]
+    assert not list(cache.glob("*.building"))

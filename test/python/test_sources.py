@@ -149,6 +149,27 @@ def test_filters_run_once_not_every_epoch(clustered_file):
         assert ROOT.rdataloader_test.gFilterCalls == 1000
 
 
+@pytest.mark.parametrize("source", ["RDataFrame(n)", "Range"])
+def test_a_whole_dataframes_loop_computes_each_define_about_once_per_epoch(clustered_file, source):
+    # A dataframe without clusters is read by runs of its whole loop, each from its first entry: the Defines
+    # of the entries a run skips are computed again. An epoch of 20,000 small entries is one run.
+    ROOT.gInterpreter.Declare("""
+        namespace rdataloader_test { long long gDefineCalls = 0; }
+        float rdataloader_test_counted_define(float x) { ++rdataloader_test::gDefineCalls; return x; }
+    """)
+    if source == "Range":
+        df = ROOT.RDataFrame(40_000).Define("x", "(float)rdfentry_").Range(20_000)
+    else:
+        df = ROOT.RDataFrame(20_000).Define("x", "(float)rdfentry_")
+    df = df.Define("a", "rdataloader_test_counted_define(x)")
+    loader = ROOT.ML.RDataLoader(df, batch_size=100, columns=["a"], drop_remainder=False)
+    for _ in range(2):
+        before = ROOT.rdataloader_test.gDefineCalls
+        values = np.concatenate([b[:, 0] for b in loader.as_numpy()])
+        assert np.array_equal(np.sort(values), np.arange(20_000, dtype=np.float32))
+        assert ROOT.rdataloader_test.gDefineCalls - before <= 2 * 20_000
+
+
 @pytest.fixture(scope="module")
 def wide_file(data_dir) -> str:
     """60 double columns (480 bytes per entry): a 4 MiB read holds 8738 entries, fewer than a cluster
