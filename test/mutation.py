@@ -408,6 +408,14 @@ MUTANTS = (
         "std::max<std::uint64_t>(wanted / 8, 1)",
         (TESTS + "test_sources.py::test_a_whole_dataframes_loop_computes_each_define_about_once_per_epoch",),
     ),
+    Mutant(
+        "event-loop-lock-per-loader",
+        "loaders over nodes of one RDataFrame read at once, each delivering its own entries and values",
+        "inc/ROOT/ML/Detail/REventLoopSource.hxx",
+        "fLocks.push_back(&GetEventLoopLock(node));",
+        "fLocks.push_back(new std::mutex);",
+        (TESTS + "test_concurrent_epochs.py::test_loaders_over_nodes_of_one_dataframe_read_at_once",),
+    ),
 )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ROOT
-from conftest import epoch_indices
+from conftest import epoch_indices, write_tree
 
 torch = pytest.importorskip("torch")
 
@@ -193,3 +193,26 @@ def test_a_state_saved_during_validation_keeps_the_training_position(three_files
     resumed, _ = make_splits(three_files)
     resumed.load_state_dict(state)
     assert same_batches(copied(resumed.as_numpy()), rest)
+
+
+def test_loaders_over_nodes_of_one_dataframe_read_at_once(tmp_path):
+    # Training and validation selections of one RDataFrame share its event loop: each loader's loops (and the
+    # second loader's counting pass, run in the middle of the first one's epoch) must take turns on it.
+    entries = 40_000
+    base = ROOT.RDataFrame("tree", write_tree(tmp_path / "siblings.root", entries, cluster=500))
+    options = dict(batch_size=64, batches_in_memory=2, columns=["idx", "a"], dtypes={"idx": "float64", "a": "float64"},
+                   drop_remainder=False, set_seed=5)
+    train = ROOT.ML.RDataLoader(base.Define("a", "idx * 2.0").Filter("idx % 2 == 0"), **options)
+    train_epoch = iter(train.as_numpy())
+    first = np.array(next(train_epoch))
+    val = ROOT.ML.RDataLoader(base.Define("a", "idx * 3.0").Filter("idx % 2 == 1"), **options)
+    seen = {0: [first], 1: []}
+    for batches in itertools.zip_longest(train_epoch, val.as_numpy()):
+        for parity, batch in enumerate(batches):
+            if batch is not None:
+                seen[parity].append(np.array(batch))
+    for parity, factor in ((0, 2.0), (1, 3.0)):
+        rows = np.concatenate(seen[parity])
+        assert np.array_equal(np.sort(rows[:, 0]), np.arange(parity, entries, 2))
+        assert np.array_equal(rows[:, 1], factor * rows[:, 0])
+    assert train.stats()["read_paths"]["a"].startswith("event loop")

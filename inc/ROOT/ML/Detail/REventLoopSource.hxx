@@ -4,6 +4,7 @@
 #ifndef ROOT_ML_Detail_REventLoopSource
 #define ROOT_ML_Detail_REventLoopSource
 
+#include "ROOT/ML/Detail/RDataSourceAccess.hxx"
 #include "ROOT/ML/Detail/RDeferredForeach.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RSource.hxx"
@@ -33,14 +34,15 @@ struct RPlaceholder {
    T operator()() const { return T{}; }
 };
 
-/// \brief The event loops of a loader's dataframes: the typed Foreach over the loaded columns, and one lock
-/// per dataframe, whose computation graph runs one loop at a time (epochs of both splits may be reading).
+/// \brief The event loops of a loader's dataframes: the typed Foreach over the loaded columns, run under the
+/// lock of each dataframe's computation graph, which runs one loop at a time (epochs of both splits, and other
+/// loaders over nodes of the same RDataFrame, may be reading).
 template <typename... Columns>
 class REventLoops {
    std::vector<ROOT::RDF::RNode> fNodes; ///< Per dataframe; copies, to which placeholder columns are added.
    RDeferredForeach<Columns...> fForeach;
    std::mutex fCompiling; ///< Not std::call_once, whose thread-local state cling cannot link.
-   std::vector<std::unique_ptr<std::mutex>> fLocks; ///< Per dataframe.
+   std::vector<std::mutex *> fLocks; ///< Per dataframe, the lock of its graph's loop (GetEventLoopLock()).
 
    static std::string PlaceholderName(std::size_t c) { return "rdataloader_placeholder_" + std::to_string(c); }
 
@@ -53,8 +55,8 @@ class REventLoops {
 public:
    explicit REventLoops(const std::vector<ROOT::RDF::RNode> &nodes) : fNodes(nodes)
    {
-      for (std::size_t d = 0; d < nodes.size(); ++d)
-         fLocks.push_back(std::make_unique<std::mutex>());
+      for (const auto &node : nodes)
+         fLocks.push_back(&GetEventLoopLock(node));
    }
 
    /// The columns a loop over dataframe `d` reads to compute only those c with fromLoop[c]: the others are

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -126,7 +127,10 @@ class RReadingPlan {
          unit.fDataFrame = index;
          unit.fWholeLoop = true;
          unit.fFiltered = true;
-         unit.fCount = *node.Count();
+         {
+            std::lock_guard<std::mutex> loop(GetEventLoopLock(node));
+            unit.fCount = *node.Count();
+         }
          fUnits.push_back(unit);
          fPassing.resize(fUnits.size());
          return;
@@ -244,6 +248,7 @@ class RReadingPlan {
    template <typename Node>
    void CountPassing(Node &node, std::size_t first, const std::vector<std::uint64_t> *listed)
    {
+      std::lock_guard<std::mutex> loop(GetEventLoopLock(node));
       if (node.GetNSlots() > 1) {
          for (auto u = first; u < fUnits.size(); ++u) {
             RRangeGuard range(node, fUnits[u]);
