@@ -212,13 +212,7 @@ def test_sigint_while_a_slow_window_fills_stops_promptly(odd_files):
 
 
 def test_sigint_during_an_epoch_stops_promptly(odd_files):
-    script = textwrap.dedent(f"""
-        import faulthandler, signal, time
-        # As a user's Python starts, whatever this suite inherited: a shell's background job runs with
-        # SIGINT ignored, and a child inherits the signal mask of the thread that started it.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    script = _USER_SIGNALS + textwrap.dedent(f"""
         import ROOT
         loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", {odd_files['large'][0]!r}), batch_size=1,
                                      batches_in_memory=1, columns=["idx"])
@@ -234,24 +228,8 @@ def test_sigint_during_an_epoch_stops_promptly(odd_files):
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """)
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    assert process.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
-    sent = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    try:
-        out, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        # A hang: fail with where every Python thread of the child stands.
-        process.send_signal(signal.SIGUSR1)
-        time.sleep(2)
-        process.kill()
-        out, err = process.communicate()
-        pytest.fail(f"no exit 30 s after SIGINT; stdout: {out[-500:]!r}; stacks:\n{err[-6000:]}")
-    assert "interrupted" in out, err[-2000:]
-    assert time.monotonic() - sent < 10
-    assert process.returncode == 0
+    _, seconds = _interrupt(script, "ready", 1.0)
+    assert seconds < 10
 
 
 def _open_descriptors() -> int:
