@@ -28,6 +28,7 @@ class Progress:
         self._started = time.monotonic()
         self._last_line = self._started
         self._bar = None
+        self._lines = False  # tqdm found missing: lines on stderr instead
 
     def update(self) -> None:
         """One more batch done."""
@@ -40,16 +41,19 @@ class Progress:
         now = time.monotonic()
         if now - self._started < QUIET_SECONDS:
             return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            if now - self._last_line >= LINE_SECONDS or self._last_line == self._started:
-                self._last_line = now
-                of = f" of {self._total:,}" if self._total is not None else ""
-                print(f"rdataloader: {self._description}: {self._done:,}{of} batches, {now - self._started:.0f} s",
-                      file=sys.stderr, flush=True)
-            return
-        self._bar = tqdm(total=self._total, initial=self._done, desc=self._description, unit="batch")
+        if not self._lines:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self._lines = True  # once: a failed import searches the whole path every time
+            else:
+                self._bar = tqdm(total=self._total, initial=self._done, desc=self._description, unit="batch")
+                return
+        if now - self._last_line >= LINE_SECONDS or self._last_line == self._started:
+            self._last_line = now
+            of = f" of {self._total:,}" if self._total is not None else ""
+            print(f"rdataloader: {self._description}: {self._done:,}{of} batches, {now - self._started:.0f} s",
+                  file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -3,7 +3,7 @@
 What a loader spends on every epoch (Filters, Defines, the split, resampling, the shuffle) is then spent once:
 the saved file holds plain columns, read on the fast path, in the order that epoch delivered them, so a
 loader over it with ``shuffle=False`` and the same batch size delivers the same batches, bit for bit. The
-keyword arguments that do so are kept in the file (:func:`saved_options`), beside the normalisation.
+keyword arguments that do so are kept in the file (:func:`saved_record`), beside the normalisation.
 """
 
 from __future__ import annotations
