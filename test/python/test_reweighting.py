@@ -140,6 +140,9 @@ def test_reweight_needs_a_class_label_target_and_no_resampling(two_shapes):
     with pytest.raises(ValueError, match="not both"):
         ROOT.ML.RDataLoader([df, df], batch_size=100, columns=["x", "label"], target="label",
                             sampling_type="undersampling", reweight={"columns": "x", "bins": [0, 1]})
+    with pytest.raises(ValueError, match="at most a million"):  # checked by the engine, before any thread starts
+        ROOT.ML.RDataLoader(df, batch_size=100, columns=["x", "y", "label"], target="label",
+                            reweight={"columns": ["x", "y"], "bins": list(range(1002))}).reweighting
     with pytest.raises(ValueError, match="reference class 7"):
         ROOT.ML.RDataLoader(df, batch_size=100, columns=["x", "label"], target="label",
                             reweight={"columns": "x", "bins": [0, 1], "reference": 7}).reweighting

@@ -148,3 +148,12 @@ def test_bad_saves_raise_before_writing_and_an_interrupted_one_leaves_no_file(pr
 def test_a_file_not_written_by_save_has_no_record(prepared):
     with pytest.raises(ValueError, match="was not written by RDataLoader.save"):
         rdataloader.saved_record(prepared)
+
+
+def test_weights_from_no_column_cannot_take_the_name_of_a_loaded_column(prepared, tmp_path):
+    df = selection(prepared).Define("weight", "1.0f")
+    loader = ROOT.ML.RDataLoader(df, batch_size=64, target="label", columns=["idx", "weight", "label"],
+                                 class_weights="balanced")
+    with pytest.raises(ValueError, match="names the weights column 'weight', but the loader has a column of that"):
+        loader.save(tmp_path / "clash.root")
+    assert not (tmp_path / "clash.root").exists()
