@@ -140,6 +140,22 @@ MUTANTS = (
         (TESTS + "test_tree_source.py::test_a_redefined_branch_is_computed_not_read_from_its_basket",),
     ),
     Mutant(
+        "one-cluster-one-stream",
+        "a file of one cluster is cut into streams too, so that a small window mixes it when it is sorted",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "if (!IsShuffled() || IsResampled(split) || fSources->NeedsEventLoop())",
+        "if (!IsShuffled() || IsResampled(split) || slices.size() < 2 || fSources->NeedsEventLoop())",
+        (TESTS + "test_shuffle.py::test_a_small_window_mixes_a_sorted_file_of_one_cluster",),
+    ),
+    Mutant(
+        "empty-split-no-stream",
+        "an epoch is read as at least one stream, even when nothing of its split passes the filters",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "return std::clamp<std::uint64_t>(windows, 1, affordable);",
+        "return std::min<std::uint64_t>(affordable, windows);",
+        (TESTS + "test_shuffle.py::test_a_split_that_nothing_passes_is_one_empty_stream",),
+    ),
+    Mutant(
         "single-stream",
         "an epoch is read as several streams, so even a window of one batch mixes sorted files",
         "inc/ROOT/ML/Detail/RStreams.hxx",

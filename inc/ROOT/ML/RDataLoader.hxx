@@ -449,20 +449,21 @@ std::uint64_t RDataLoader<Columns...>::GetNumStreams(ESplit split) const
    const auto &slices = fPlan.GetSlices(split);
    // An event loop is one reader per dataframe: streams would make it jump between distant entries, every
    // jump refilling its tree cache with a whole cluster (4x slower epochs, measured on NanoAOD with Defines).
-   if (!IsShuffled() || IsResampled(split) || slices.size() < 2 || fSources->NeedsEventLoop())
+   if (!IsShuffled() || IsResampled(split) || fSources->NeedsEventLoop())
       return 1;
    for (const auto &slice : slices)
       if (!IsSeekable(slice.fUnit))
          return 1;
-   // Two streams whatever their cost, so that a dataset sorted in two halves (signal, then background) mixes;
-   // no more than units, since two streams in one unit would decompress its baskets twice.
+   // Two streams whatever their cost, so that a dataset sorted in two halves (signal, then background) mixes,
+   // even in one cluster: sources decode baskets or pages, so streams that share a unit decode twice only the
+   // basket or page on their border.
    const auto readerBytes = fSources->GetStreamReaderBytes();
    const auto windowEntries = GetWindowBatches(split) * fOptions.fBatchSize;
    const auto windowBytes = windowEntries * fSources->GetEventLoopSource().GetEntryBytes();
    const auto affordable = std::clamp<std::uint64_t>(std::max(kStreamBytes, windowBytes) / readerBytes, 2, kMaxStreams);
-   // A window that holds the whole split mixes it already.
+   // A window that holds the whole split mixes it already; an empty split is one empty stream.
    const auto windows = (GetNumEntries(split) + windowEntries - 1) / windowEntries;
-   return std::min<std::uint64_t>({affordable, slices.size(), windows});
+   return std::clamp<std::uint64_t>(windows, 1, affordable);
 }
 
 template <typename... Columns>
