@@ -156,6 +156,14 @@ MUTANTS = (
         (TESTS + "test_shuffle.py::test_a_split_that_nothing_passes_is_one_empty_stream",),
     ),
     Mutant(
+        "passes-report-nothing",
+        "the constructor's passes over the training split report the entries they read to the progress display",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "            progress.Advance(read);\n",
+        "",
+        (TESTS + "test_progress.py::test_the_constructor_passes_and_eager_loading_show_the_entries_they_read",),
+    ),
+    Mutant(
         "single-stream",
         "an epoch is read as several streams, so even a window of one batch mixes sorted files",
         "inc/ROOT/ML/Detail/RStreams.hxx",

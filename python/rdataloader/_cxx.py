@@ -9,6 +9,7 @@ from typing import Sequence
 from . import _engine_cache
 from ._errors import translate_cxx_error
 from ._paths import include_dir
+from ._progress import CxxProgress
 
 _lock = threading.Lock()
 #: The engine's header, declared before the first loader is built.
@@ -91,6 +92,8 @@ def engine_class(cxx_types: Sequence[str]):
         ml.REpochRun.Stop.__release_gil__ = True
         cls.StartEpoch.__release_gil__ = True
         cls.StopEpochs.__release_gil__ = True
+        # Passes over the data, shown by a display thread (see reporting()).
+        cls.ComputeFeatureStatistics.__release_gil__ = True
         # These stop the running epochs too.
         cls.SetNumEpochs.__release_gil__ = True
         cls.SetSeed.__release_gil__ = True
@@ -100,8 +103,18 @@ def engine_class(cxx_types: Sequence[str]):
     return cls
 
 
-def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options):
-    """Construct the engine (this runs the counting pass of filtered dataframes)."""
+def reporting(progress, enabled: bool) -> CxxProgress:
+    """The display, while a C++ call runs, of the passes it reports to ``progress`` (a ``ROOT::ML::RProgress``):
+    the call must release the GIL."""
+    import cppyy
+
+    return CxxProgress(int(cppyy.ll.cast["std::uintptr_t"](progress.GetAddress())), enabled)
+
+
+def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options, progress: bool):
+    """Construct the engine, which runs the passes over the data that the options need (counting the entries
+    that pass the Filters, the classes, fitting the normalisation), shown as they go if ``progress`` (they
+    report to ``options.fProgress``)."""
     import ROOT
 
     cls = engine_class(cxx_types)
@@ -109,8 +122,11 @@ def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options
     for node in nodes:
         node_vector.push_back(node)
     engine = cls.__new__(cls)
+    constructor = _list_constructor(cls)
+    constructor.__release_gil__ = True
     try:
-        _list_constructor(cls)(engine, node_vector, list(columns), options)
+        with reporting(options.fProgress, progress):
+            constructor(engine, node_vector, list(columns), options)
     except Exception as error:
         raise translate_cxx_error(error) from error
     return engine

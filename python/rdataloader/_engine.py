@@ -105,8 +105,12 @@ class Engine:
             options.fCollections.push_back(self._collection_options(ml, collection))
         if spec.reweight is not None:
             options.fReweight = spec.reweight.to_cxx(ml)
+        # Where the passes over the data report how far they are, for the progress display.
+        import cppyy
+
+        self._progress = options.fProgress = cppyy.gbl.std.make_shared[ml.RProgress]()
         cxx_types = [t.cxx for t in spec.engine_types]
-        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, cxx_types, options)
+        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, cxx_types, options, spec.progress)
         self._library = _cxx.engine_library(cxx_types)
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)
@@ -178,7 +182,8 @@ class Engine:
             fitted = normalize
         else:
             try:
-                statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
+                with _cxx.reporting(self._progress, self.spec.progress):
+                    statistics = self._cxx.ComputeFeatureStatistics(self._splits[0])
             except Exception as error:
                 raise translate_cxx_error(error) from error
             fitted = Normalization.fit(flat, element_methods(normalize, features, self.spec.flat_names), statistics)
@@ -403,12 +408,21 @@ class Engine:
             run = self._cxx.StartEpoch(self._splits[split], skip)
         except Exception as error:
             raise translate_cxx_error(error) from error
+        # load_eager reads this process's whole share of the split before the first batch: shown as it goes.
+        loading = (Progress(f"load_eager: reading the {('training', 'validation')[split]} split into memory",
+                            int(self._cxx.GetNumEntries(self._splits[split])), self.spec.progress, unit="entry")
+                   if self.spec.load_eager else None)
         try:
             while True:
                 # Waits in slices, each ending in Python, where a pending Ctrl-C raises KeyboardInterrupt: a
                 # batch can take minutes (a whole shuffle window of expensive Defines).
                 while not run.WaitForNext(_SIGNAL_CHECK_MS):
-                    pass
+                    if loading is not None:
+                        loading.advance_to(int(run.GetProgress().GetDone()))
+                if loading is not None:
+                    loading.advance_to(int(run.GetProgress().GetDone()))
+                    loading.close()
+                    loading = None
                 try:
                     batch = run.Next()
                 except Exception as error:
@@ -417,6 +431,8 @@ class Engine:
                     return
                 yield int(batch.GetNumRows()), block_arrays(batch, self.layout)
         finally:
+            if loading is not None:
+                loading.close()
             run.Stop()
             cxx_stats = run.GetStats()
             stats["bytes_read"] = int(cxx_stats.fBytesRead)

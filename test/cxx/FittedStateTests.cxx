@@ -238,3 +238,31 @@ void ReweightingGivesEveryClassTheReferenceDistribution()
    RDL_CHECK_THROWS((ROOT::ML::RDataLoader<float, int>(df, {"pos", "cls"}, options)), std::invalid_argument,
                     "strictly increasing");
 }
+
+void PassesReportTheirProgress()
+{
+   RTempDir dir("passes_report_their_progress");
+   auto df = ROOT::RDataFrame("tree", WriteDataset(dir, {600, 400})).Filter([](Long64_t idx) { return idx % 3 != 0; },
+                                                                            {"idx"});
+   auto options = FeatureOptions();
+   options.fBalanceClasses = true;
+   options.fNormalize = ENormalization::kStandard;
+   options.fProgress = std::make_shared<ROOT::ML::RProgress>();
+   RFeatureLoader loader(df, {"idx", "x", "vec", "label"}, options);
+   // Counting the entries that pass (all 1000 looped over), the training classes, the normalisation fit: the
+   // last pass is over, with every training entry done.
+   const auto &progress = *options.fProgress;
+   RDL_CHECK_EQ(progress.GetNumPasses(), 3u);
+   RDL_CHECK(progress.GetTask() == ROOT::ML::EProgressTask::kNone);
+   const auto training = loader.GetNumEntries(ESplit::kTrain);
+   RDL_CHECK_EQ(progress.GetTotal(), training);
+   RDL_CHECK_EQ(progress.GetDone(), training);
+
+   // An epoch reports the entries it has read, up to all of them.
+   const auto run = loader.StartEpoch(ESplit::kTrain, 0);
+   while (run->Next())
+      ;
+   RDL_CHECK(run->GetProgress().GetTask() == ROOT::ML::EProgressTask::kLoadingSplit);
+   RDL_CHECK_EQ(run->GetProgress().GetTotal(), training);
+   RDL_CHECK_EQ(run->GetProgress().GetDone(), training);
+}

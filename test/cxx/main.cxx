@@ -54,6 +54,7 @@ void InvalidCollectionsAreRejected();
 void LengthDistributionGivesQuantilesAndTruncation();
 void SavedEpochReadsBackAsTheSameBatches();
 void ReweightingGivesEveryClassTheReferenceDistribution();
+void PassesReportTheirProgress();
 
 namespace {
 
@@ -108,6 +109,7 @@ constexpr RTest kTests[] = {
    {"length_distribution_gives_quantiles_and_truncation", LengthDistributionGivesQuantilesAndTruncation},
    {"saved_epoch_reads_back_as_the_same_batches", SavedEpochReadsBackAsTheSameBatches},
    {"reweighting_gives_every_class_the_reference_distribution", ReweightingGivesEveryClassTheReferenceDistribution},
+   {"passes_report_their_progress", PassesReportTheirProgress},
 };
 // clang-format on
 

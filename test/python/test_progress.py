@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import ROOT
+from conftest import write_tree
 from rdataloader import _progress
 
 
@@ -41,6 +42,36 @@ def test_without_tqdm_the_global_shuffle_prints_lines(clustered_file, impatient,
     lines = capsys.readouterr().err.splitlines()
     copying = [line for line in lines if "copying the training split to its piles" in line]
     assert copying and "done, 10 batches in" in copying[-1], lines
+
+
+@pytest.fixture
+def watchful(monkeypatch):
+    """The display looks at the C++ passes every millisecond, so that it sees even short ones."""
+    monkeypatch.setattr(_progress, "_WATCH_SECONDS", 0.001)
+
+
+def test_the_constructor_passes_and_eager_loading_show_the_entries_they_read(data_dir, impatient, watchful,
+                                                                            without_tqdm, capsys):
+    path = write_tree(data_dir / "progress.root", 400_000, cluster=20_000)
+    df = ROOT.RDataFrame("tree", path).Filter("idx % 4 != 0")
+    passing = df.Count().GetValue()
+    loader = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label",
+                                 class_weights="balanced", normalize="standard", load_eager=True,
+                                 drop_remainder=False)
+    assert sum(len(batch[0]) for batch in loader.as_numpy()) == passing
+    ended = {line.split(": done, ")[0].removeprefix("rdataloader: "): line.split(": done, ")[1].split(" in ")[0]
+             for line in capsys.readouterr().err.splitlines() if ": done, " in line}
+    assert ended == {
+        "counting the entries that pass the Filters": "400,000 entries",  # every entry looped over
+        "counting the classes": f"{passing:,} entries",  # the training split
+        "fitting the normalisation": f"{passing:,} entries",
+        "load_eager: reading the training split into memory": f"{passing:,} entries",
+    }, ended
+
+    quiet = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label",
+                                class_weights="balanced", normalize="standard", load_eager=True, progress=False)
+    list(quiet.as_numpy())
+    assert "rdataloader:" not in capsys.readouterr().err
 
 
 def test_a_short_pass_shows_nothing(capsys):

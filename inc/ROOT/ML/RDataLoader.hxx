@@ -369,12 +369,16 @@ private:
              (!unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || fPlan.GetPassing(u).IsRecorded()));
    }
 
-   /// Reads the entries of `split` in order on the calling thread, calling visit(values...) for each.
+   /// Reads the entries of `split` in order on the calling thread, calling visit(values...) for each, and
+   /// reports them to fOptions.fProgress as `task`.
    template <typename Visit>
-   void VisitSplit(ESplit split, Visit &&visit)
+   void VisitSplit(ESplit split, EProgressTask task, Visit &&visit)
    {
       StopEpochs();
       const auto view = GetDatasetView();
+      RProgress unreported;
+      auto &progress = fOptions.fProgress ? *fOptions.fProgress : unreported;
+      progress.Begin(task, fPlan.GetNumEntries(split));
       for (const auto &slice : fPlan.GetSlices(split)) {
          const auto &unit = fPlan.GetUnit(slice.fUnit);
          auto reader = (view.ReadsFile(slice.fUnit) ? *view.fSources[unit.fDataFrame] : view.fEventLoop).MakeReader();
@@ -388,8 +392,10 @@ private:
             for (std::uint64_t j = 0; j < read; ++j)
                Detail::RBatchWriter<Columns...>::VisitNext(cursors, visit);
             done += read;
+            progress.Advance(read);
          }
       }
+      progress.End();
    }
 
    static constexpr auto kColumns = std::index_sequence_for<Columns...>{};
@@ -433,8 +439,10 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
    if (!fOptions.fSplitKey.empty())
       SplitNodesByKey();
    fPlan = fOptions.fSplitKey.empty()
-              ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit())
-              : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(), fNumInputs);
+              ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
+                                     fOptions.fProgress.get())
+              : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
+                                     fOptions.fProgress.get(), fNumInputs);
    fSources = std::make_unique<Detail::RDataFrameSources<Columns...>>(fNodes, fNumInputs, fColumnNames, fOptions, fPlan,
                                                                       GetRowBytes());
    PlanResampling();
@@ -517,7 +525,8 @@ template <typename... Columns>
 std::vector<RRunningStatistics> RDataLoader<Columns...>::ComputeFeatureStatistics(ESplit split)
 {
    std::vector<RRunningStatistics> elements(GetLayout()[static_cast<int>(EBlock::kFeatures)].fWidth);
-   VisitSplit(split, [&](const Columns &...values) { Accumulate(elements, kColumns, values...); });
+   VisitSplit(split, EProgressTask::kFittingNormalization,
+              [&](const Columns &...values) { Accumulate(elements, kColumns, values...); });
    return elements;
 }
 
@@ -553,7 +562,7 @@ RDataLoader<Columns...>::CountClassBins(ESplit split, const Detail::RReweightBin
       throw std::logic_error("ROOT::ML::RDataLoader: counting classes needs class weights or fSampling");
    using RWriter = Detail::RBatchWriter<Columns...>;
    std::map<std::int64_t, std::vector<std::uint64_t>> counts;
-   VisitSplit(split, [&](const Columns &...values) {
+   VisitSplit(split, EProgressTask::kCountingClasses, [&](const Columns &...values) {
       auto &perBin = counts[Detail::ClassOf(RWriter::ScalarAt(label, values...))];
       perBin.resize(bins.GetNumBins());
       ++perBin[bins.BinOf([&](std::size_t c) { return RWriter::ScalarAt(c, values...); })];

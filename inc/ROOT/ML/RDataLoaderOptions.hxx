@@ -5,12 +5,14 @@
 #define ROOT_ML_RDataLoaderOptions
 
 #include "ROOT/ML/RNormalization.hxx"
+#include "ROOT/ML/RProgress.hxx"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -167,6 +169,9 @@ struct RDataLoaderOptions {
    std::size_t fReadThreads = 2;
    /// Reweighting of every class to a reference distribution of some scalar columns (none by default).
    RReweightOptions fReweight;
+   /// Where the passes the constructor runs (counting the entries that pass the Filters, class counts,
+   /// normalisation fit) report how far they are, for a display on another thread; none by default.
+   std::shared_ptr<RProgress> fProgress;
 
    /// Whether batches carry weights that depend on the class (fBalanceClasses, fClassWeights or fReweight).
    bool IsClassWeighted() const { return fBalanceClasses || !fClassWeights.empty() || fReweight.IsActive(); }

@@ -7,6 +7,7 @@
 #include "ROOT/ML/RBatch.hxx"
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
+#include "ROOT/ML/RProgress.hxx"
 
 #include <chrono>
 #include <cstddef>
@@ -64,6 +65,7 @@ private:
    ESplit fSplit;
    RBatchQueue fQueue;
    std::shared_ptr<RStatsRecord> fStats = std::make_shared<RStatsRecord>();
+   RProgress fProgress;
    std::thread fThread;
 
 public:
@@ -105,6 +107,11 @@ public:
    REpochStats GetStats() const { return fStats->Get(); }
    /// Called by the loading thread.
    void SetStats(const REpochStats &stats) { fStats->Set(stats); }
+   /// The entries of this process's share of the epoch read so far (task EProgressTask::kLoadingSplit): with
+   /// RDataLoaderOptions::fLoadEager, how far the wait for the first batch has gone.
+   const RProgress &GetProgress() const { return fProgress; }
+   /// Called by the loading thread.
+   RProgress &GetProgress() { return fProgress; }
    /// The record of the statistics, which outlives the run where it is kept.
    std::shared_ptr<const RStatsRecord> GetStatsRecord() const { return fStats; }
 };

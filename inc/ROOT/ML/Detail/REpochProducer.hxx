@@ -100,6 +100,7 @@ class REpochProducer {
    RDatasetView fData;
    REpochPlan fEpoch;
    std::size_t fColumnThreads = 1; ///< Threads sharing the columns of one read.
+   RProgress *fProgress = nullptr;  ///< The run's: entries read so far.
 
    bool IsSameReader(const RStream &stream, std::size_t unit) const
    {
@@ -150,6 +151,7 @@ class REpochProducer {
       stream.fOffset += read;
       if (file)
          stream.fFromFiles += read;
+      fProgress->Advance(read);
    }
 
    /// Tells the writer, for its messages, which entry of which unit the stream writes next.
@@ -239,6 +241,7 @@ class REpochProducer {
    {
       RStreamSchedule schedule(order, fEpoch.fLast - fEpoch.fFirst, fEpoch.fStreams);
       auto streams = MakeStreams(schedule, buffer.GetNumReceived());
+      fProgress->Advance(buffer.GetNumReceived());
       RThreadTeam team(std::min(fEpoch.fThreads, streams.size()));
       std::vector<RBatchWriter<Columns...>> writers(team.GetSize(), RBatchWriter<Columns...>(fData.fTable));
       std::vector<std::uint64_t> written(team.GetSize(), 0);
@@ -332,6 +335,8 @@ public:
                             /*readSkipped=*/fEpoch.fResampled, queue);
       REpochStats stats;
       stats.fStreams = fEpoch.fStreams;
+      fProgress = &run.GetProgress();
+      fProgress->Begin(EProgressTask::kLoadingSplit, fEpoch.fLast - fEpoch.fFirst);
       auto publish = [&] {
          stats.fBytesRead = TFile::GetFileBytesRead() - bytesAtStart;
          stats.fSecondsLoading = std::chrono::duration<double>(Clock::now() - start).count();

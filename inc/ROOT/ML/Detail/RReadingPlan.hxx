@@ -8,6 +8,7 @@
 #include "ROOT/ML/Detail/RPassingMask.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/RDataLoaderOptions.hxx"
+#include "ROOT/ML/RProgress.hxx"
 
 #include <ROOT/RDataFrame.hxx>
 #include <ROOT/RDFHelpers.hxx>
@@ -109,8 +110,17 @@ class RReadingPlan {
       return ROOT::RDF::SaveGraph(node).find("label=\"Range\"") != std::string::npos;
    }
 
+   /// A filtered dataframe whose units [fFirst, fEnd) are yet to be counted entry by entry.
+   struct RUncounted {
+      std::size_t fDataFrame;
+      std::size_t fFirst;
+      std::size_t fEnd;
+      std::optional<std::vector<std::uint64_t>> fListed; ///< The tree's entry list, if any.
+   };
+
+   /// Adds the units of dataframe `index`; a filtered one is added to `uncounted`.
    template <typename Node>
-   void AddUnits(std::size_t index, Node &node)
+   void AddUnits(std::size_t index, Node &node, std::vector<RUncounted> &uncounted)
    {
       const auto source = ROOT::Internal::RDF::GetDataSourceLabel(node);
       const bool clustered = (source == "TTreeDS" || source == "RNTupleDS") && !HasRangeNode(node);
@@ -150,7 +160,7 @@ class RReadingPlan {
       fPassing.resize(fUnits.size());
       if (fUnits.size() == first)
          return;
-      const auto listed = ListedEntries(node);
+      auto listed = ListedEntries(node);
       for (auto u = first; u < fUnits.size(); ++u) {
          auto &unit = fUnits[u];
          unit.fDataFrameEnd = fUnits.back().fEnd;
@@ -159,7 +169,7 @@ class RReadingPlan {
             SelectListed(unit, *listed, filtered ? nullptr : &fPassing[u]);
       }
       if (filtered)
-         CountPassing(node, first, listed ? &*listed : nullptr);
+         uncounted.push_back({index, first, fUnits.size(), std::move(listed)});
    }
 
    /// ClusterBoundaries, with a missing file or tree (which ROOT reports from an internal function) named
@@ -242,38 +252,58 @@ class RReadingPlan {
          passing->Set(listed[i] - unit.fBegin);
    }
 
-   /// How many entries of each unit pass, and which: one loop over the filter columns. With implicit
-   /// multi-threading rdfentry_ is not the entry number in a TChain, so each unit is counted on its own,
-   /// and which entries pass is not known.
+   /// Counts the passing entries of every filtered dataframe, telling `progress` the entries looped over.
    template <typename Node>
-   void CountPassing(Node &node, std::size_t first, const std::vector<std::uint64_t> *listed)
+   void CountPassing(std::vector<Node> &nodes, const std::vector<RUncounted> &uncounted, RProgress *progress)
+   {
+      std::uint64_t loopEntries = 0;
+      for (const auto &dataFrame : uncounted)
+         loopEntries += fUnits[dataFrame.fEnd - 1].fLoopEnd - fUnits[dataFrame.fFirst].fLoopBegin;
+      RProgress unreported;
+      auto &report = progress ? *progress : unreported;
+      report.Begin(EProgressTask::kCountingPassing, loopEntries);
+      for (const auto &dataFrame : uncounted)
+         CountPassing(nodes[dataFrame.fDataFrame], dataFrame, report);
+      report.End();
+   }
+
+   /// How many entries of each unit of a dataframe pass, and which: one loop over the filter columns. With
+   /// implicit multi-threading rdfentry_ is not the entry number in a TChain, so each unit is counted on its
+   /// own, and which entries pass is not known.
+   template <typename Node>
+   void CountPassing(Node &node, const RUncounted &dataFrame, RProgress &progress)
    {
       std::lock_guard<std::mutex> loop(GetEventLoopLock(node));
       if (node.GetNSlots() > 1) {
-         for (auto u = first; u < fUnits.size(); ++u) {
+         for (auto u = dataFrame.fFirst; u < dataFrame.fEnd; ++u) {
             RRangeGuard range(node, fUnits[u]);
             fUnits[u].fCount = *node.Count();
+            progress.Advance(fUnits[u].fLoopEnd - fUnits[u].fLoopBegin);
          }
          return;
       }
       std::vector<std::uint64_t> ends;
-      for (auto u = first; u < fUnits.size(); ++u) {
+      for (auto u = dataFrame.fFirst; u < dataFrame.fEnd; ++u) {
          fUnits[u].fCount = 0;
          fPassing[u] = RPassingMask(fUnits[u].fEnd - fUnits[u].fBegin);
          ends.push_back(fUnits[u].fEnd);
       }
-      RReadingUnit all = fUnits[first];
-      all.fLoopEnd = fUnits.back().fLoopEnd;
+      RReadingUnit all = fUnits[dataFrame.fFirst];
+      all.fLoopEnd = fUnits[dataFrame.fEnd - 1].fLoopEnd;
       RRangeGuard range(node, all);
+      const auto doneBefore = progress.GetDone();
+      const auto *listed = dataFrame.fListed ? &*dataFrame.fListed : nullptr;
       // rdfentry_ counts the entries of the entry list, if there is one.
       node.Foreach(
          [&](ULong64_t loopEntry) {
             const auto entry = listed ? (*listed)[loopEntry] : loopEntry;
-            const auto u = first + (std::upper_bound(ends.begin(), ends.end(), entry) - ends.begin());
+            const auto u = dataFrame.fFirst + (std::upper_bound(ends.begin(), ends.end(), entry) - ends.begin());
             ++fUnits[u].fCount;
             fPassing[u].Set(entry - fUnits[u].fBegin);
+            progress.SetDone(doneBefore + (loopEntry + 1 - all.fLoopBegin));
          },
          {"rdfentry_"});
+      progress.SetDone(doneBefore + (all.fLoopEnd - all.fLoopBegin));
    }
 
    /// Validation entries per dataframe: each dataframe (often one physics process) gives its share,
@@ -328,13 +358,16 @@ public:
    RReadingPlan() = default;
    /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of
    ///        validation entries; by default (nodes.size()) the split is drawn from `seed` instead.
+   /// \param progress where the pass counting the entries that pass the Filters reports, if anywhere
    template <typename Node>
    RReadingPlan(std::vector<Node> &nodes, double validationSplit, std::uint64_t seed, bool shuffled,
-                std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
+                RProgress *progress, std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
       : fNumDataFrames(nodes.size()), fFirstValidationDataFrame(std::min(firstValidationDataFrame, nodes.size()))
    {
+      std::vector<RUncounted> uncounted;
       for (std::size_t i = 0; i < nodes.size(); ++i)
-         AddUnits(i, nodes[i]);
+         AddUnits(i, nodes[i], uncounted);
+      CountPassing(nodes, uncounted, progress);
       DrawSplit(validationSplit, seed, shuffled);
    }
 
