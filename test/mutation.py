@@ -164,6 +164,14 @@ MUTANTS = (
         (TESTS + "test_progress.py::test_the_constructor_passes_and_eager_loading_show_the_entries_they_read",),
     ),
     Mutant(
+        "epoch-code-compiled-in-every-worker",
+        "as_torch() compiles the epoch code in the parent, so that torch's workers, forked anew every epoch, inherit it",
+        "python/rdataloader/_loader.py",
+        "        self._ensure_engine().compile_epochs()\n",
+        "        self._ensure_engine()\n",
+        (TESTS + "test_torch.py::test_as_torch_compiles_the_epoch_code_for_the_workers_without_starting_an_epoch",),
+    ),
+    Mutant(
         "single-stream",
         "an epoch is read as several streams, so even a window of one batch mixes sorted files",
         "inc/ROOT/ML/Detail/RStreams.hxx",

@@ -251,6 +251,21 @@ class Engine:
                     return current.split, current.batches
             return None
 
+    def compile_epochs(self) -> None:
+        """Have cling compile the epoch code in this process now, where no compiled library runs the engine:
+        the worker processes torch's DataLoader forks for every epoch then inherit it, instead of each
+        compiling it again (seconds per worker and epoch)."""
+        if self._library is not None:
+            return
+        import cppyy
+
+        # cling compiles a function, with everything it instantiates, at its first call; asked to skip more
+        # batches than the split has, StartEpoch throws before it starts anything.
+        try:
+            self._cxx.StartEpoch(self._splits[0], 2**63)
+        except cppyy.gbl.std.invalid_argument:
+            pass
+
     def join_workers(self, worker: int, workers: int, epoch_seed: int | None) -> None:
         """Make this engine, forked into a worker process of torch's DataLoader, read its share of every epoch.
 

@@ -318,7 +318,7 @@ class RDataLoader:
         batch_size=None, num_workers=N)`` shares each epoch among N worker processes."""
         from ._connect.torch import TorchBatches, make_converter
 
-        self._ensure_engine()
+        self._ensure_engine().compile_epochs()
         return TorchBatches(self, make_converter(device), "torch")
 
     def as_torch_dataloader(self, device=None):

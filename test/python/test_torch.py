@@ -160,6 +160,24 @@ def test_dataloader_workers_read_disjoint_shares_of_every_epoch(clustered_file, 
         assert not np.array_equal(first, second)  # a new epoch every iteration
 
 
+def test_as_torch_compiles_the_epoch_code_for_the_workers_without_starting_an_epoch(clustered_file):
+    """torch forks new workers for every epoch: as_torch() has cling compile the epoch code in the parent first
+    (the suite runs without compiled engines), so that they inherit it, and that neither starts nor counts an
+    epoch."""
+    kwargs = dict(columns=["idx", "x"], dtypes={"idx": "float64", "x": "float64"}, drop_remainder=False)
+    warmed = make(clustered_file, **kwargs)
+    warmed.as_torch()
+    engine = warmed._ensure_engine()
+    before = ROOT.gInterpreter.GetInterpreterStateMarker()
+    engine.compile_epochs()
+    assert ROOT.gInterpreter.GetInterpreterStateMarker() == before  # nothing left to compile
+
+    reference = make(clustered_file, **kwargs)
+    for _ in range(2):
+        assert all(np.array_equal(a[:, 0], b[:, 0]) for a, b in zip(warmed.as_numpy(), reference.as_numpy(),
+                                                                      strict=True))
+
+
 def test_dataloader_workers_within_ddp_ranks_cover_the_epoch_once(clustered_file):
     runs = {}
     for rank in (0, 1):
