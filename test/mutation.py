@@ -161,7 +161,7 @@ MUTANTS = (
         "inc/ROOT/ML/RDataLoader.hxx",
         "            progress.Advance(read);\n",
         "",
-        (TESTS + "test_progress.py::test_the_constructor_passes_and_eager_loading_show_the_entries_they_read",),
+        (TESTS + "test_progress.py::test_the_passes_before_the_first_batch_report_every_entry_they_read",),
     ),
     Mutant(
         "epoch-code-compiled-in-every-worker",

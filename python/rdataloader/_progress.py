@@ -90,8 +90,8 @@ _WATCH_SECONDS = 0.2
 
 
 class CxxProgress:
-    """Shows, from a thread of its own, the passes that a C++ call running on the caller's thread (with the
-    GIL released) reports to the ``ROOT::ML::RProgress`` whose words lie at ``address``.
+    """Shows, from a thread of its own (none unless ``enabled``), the passes that a C++ call running on the
+    caller's thread (with the GIL released) reports to the ``ROOT::ML::RProgress`` whose words lie at ``address``.
 
     The thread reads the words with ctypes, never through cppyy: the C++ call may hold ROOT's interpreter.
     """
@@ -117,13 +117,15 @@ class CxxProgress:
                 return
             if passes != shown and task:
                 shown, shown_total = passes, total
-                progress = Progress(_CXX_TASKS[task], total, self._enabled, unit="entry")
+                progress = Progress(_CXX_TASKS[task], total, enabled=True, unit="entry")
                 progress.advance_to(done)
 
     def __enter__(self) -> CxxProgress:
-        self._thread.start()
+        if self._enabled:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._enabled:
+            self._stop.set()
+            self._thread.join()

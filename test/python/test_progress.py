@@ -9,7 +9,7 @@ import pytest
 
 import ROOT
 from conftest import write_tree
-from rdataloader import _progress
+from rdataloader import _cxx, _progress
 
 
 @pytest.fixture
@@ -44,32 +44,71 @@ def test_without_tqdm_the_global_shuffle_prints_lines(clustered_file, impatient,
     assert copying and "done, 10 batches in" in copying[-1], lines
 
 
-@pytest.fixture
-def watchful(monkeypatch):
-    """The display looks at the C++ passes every millisecond, so that it sees even short ones."""
-    monkeypatch.setattr(_progress, "_WATCH_SECONDS", 0.001)
+def _ended(stderr: str) -> dict[str, str]:
+    """The passes a display closed, and what it last counted: {description: "N entries"}."""
+    return {line.split(": done, ")[0].removeprefix("rdataloader: "): line.split(": done, ")[1].split(" in ")[0]
+            for line in stderr.splitlines() if ": done, " in line}
 
 
-def test_the_constructor_passes_and_eager_loading_show_the_entries_they_read(data_dir, impatient, watchful,
-                                                                            without_tqdm, capsys):
-    path = write_tree(data_dir / "progress.root", 400_000, cluster=20_000)
+def test_the_passes_before_the_first_batch_report_every_entry_they_read(data_dir):
+    path = write_tree(data_dir / "progress.root", 40_000, cluster=2_000)
     df = ROOT.RDataFrame("tree", path).Filter("idx % 4 != 0")
     passing = df.Count().GetValue()
-    loader = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label",
-                                 class_weights="balanced", normalize="standard", load_eager=True,
-                                 drop_remainder=False)
-    assert sum(len(batch[0]) for batch in loader.as_numpy()) == passing
-    ended = {line.split(": done, ")[0].removeprefix("rdataloader: "): line.split(": done, ")[1].split(" in ")[0]
-             for line in capsys.readouterr().err.splitlines() if ": done, " in line}
-    assert ended == {
-        "counting the entries that pass the Filters": "400,000 entries",  # every entry looped over
-        "counting the classes": f"{passing:,} entries",  # the training split
-        "fitting the normalisation": f"{passing:,} entries",
-        "load_eager: reading the training split into memory": f"{passing:,} entries",
-    }, ended
+    counted = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label")
+    progress = counted._ensure_engine()._progress
+    # One pass, over every entry of the file, to count those that pass the Filter.
+    assert (progress.GetNumPasses(), progress.GetDone(), progress.GetTotal()) == (1, 40_000, 40_000)
 
-    quiet = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label",
-                                class_weights="balanced", normalize="standard", load_eager=True, progress=False)
+    fitted = ROOT.ML.RDataLoader(df, batch_size=1000, columns=["x", "y", "label"], target="label",
+                                 class_weights="balanced", normalize="standard")
+    progress = fitted._ensure_engine()._progress
+    # Then the classes and the normalisation, each over the training split.
+    assert (progress.GetNumPasses(), progress.GetDone(), progress.GetTotal()) == (3, passing, passing)
+
+
+@pytest.fixture
+def fake_passes():
+    """A C++ call that runs three passes of 100, 200 and 300 entries, 30 ms each, reporting to an RProgress."""
+    ROOT.gInterpreter.Declare("""
+    #include "ROOT/ML/RProgress.hxx"
+    #include <chrono>
+    #include <thread>
+    void rdataloader_test_fake_passes(ROOT::ML::RProgress &progress)
+    {
+       for (std::uint64_t task = 1; task <= 3; ++task) {
+          progress.Begin(static_cast<ROOT::ML::EProgressTask>(task), 100 * task);
+          for (int step = 0; step < 10; ++step) {
+             std::this_thread::sleep_for(std::chrono::milliseconds(3));
+             progress.Advance(10 * task);
+          }
+          progress.End();
+       }
+    }""")
+    call = ROOT.rdataloader_test_fake_passes
+    call.__release_gil__ = True
+    return call
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_display_follows_each_pass_of_a_cxx_call(fake_passes, impatient, without_tqdm, monkeypatch, capsys,
+                                                     enabled):
+    monkeypatch.setattr(_progress, "_WATCH_SECONDS", 0.001)
+    progress = ROOT.std.make_shared[ROOT.ML.RProgress]()
+    with _cxx.reporting(progress, enabled):
+        fake_passes(progress)
+    shown = _ended(capsys.readouterr().err)
+    assert shown == ({"counting the entries that pass the Filters": "100 entries", "counting the classes": "200 entries",
+                      "fitting the normalisation": "300 entries"} if enabled else {}), shown
+
+
+def test_load_eager_shows_the_split_being_read_into_memory(clustered_file, impatient, without_tqdm, capsys):
+    loader = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=100, target="label",
+                                 load_eager=True, drop_remainder=False)
+    assert sum(len(x) for x, _ in loader.as_numpy()) == 1000
+    assert _ended(capsys.readouterr().err) == {"load_eager: reading the training split into memory": "1,000 entries"}
+
+    quiet = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", clustered_file), batch_size=100, target="label",
+                                load_eager=True, progress=False)
     list(quiet.as_numpy())
     assert "rdataloader:" not in capsys.readouterr().err
 
