@@ -431,11 +431,12 @@ class Engine:
             while True:
                 # Waits in slices, each ending in Python, where a pending Ctrl-C raises KeyboardInterrupt: a
                 # batch can take minutes (a whole shuffle window of expensive Defines).
-                while not run.WaitForNext(_SIGNAL_CHECK_MS):
+                ready = False
+                while not ready:
+                    ready = run.WaitForNext(_SIGNAL_CHECK_MS)
                     if loading is not None:
                         loading.advance_to(int(run.GetProgress().GetDone()))
                 if loading is not None:
-                    loading.advance_to(int(run.GetProgress().GetDone()))
                     loading.close()
                     loading = None
                 try:

@@ -376,8 +376,7 @@ private:
    {
       StopEpochs();
       const auto view = GetDatasetView();
-      RProgress unreported;
-      auto &progress = fOptions.fProgress ? *fOptions.fProgress : unreported;
+      auto &progress = *fOptions.fProgress;
       progress.Begin(task, fPlan.GetNumEntries(split));
       for (const auto &slice : fPlan.GetSlices(split)) {
          const auto &unit = fPlan.GetUnit(slice.fUnit);
@@ -436,13 +435,16 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
      fOptions(options.Checked(columns, sizeof...(Columns), fNodes.size())),
      fTable(fOptions, columns, {Detail::RVectorTraits<Columns>::kIsVector...})
 {
+   // The passes report whether anyone watches or not: to the caller's RProgress, or to one of the loader's own.
+   if (!fOptions.fProgress)
+      fOptions.fProgress = std::make_shared<RProgress>();
    if (!fOptions.fSplitKey.empty())
       SplitNodesByKey();
    fPlan = fOptions.fSplitKey.empty()
               ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
-                                     fOptions.fProgress.get())
+                                     *fOptions.fProgress)
               : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
-                                     fOptions.fProgress.get(), fNumInputs);
+                                     *fOptions.fProgress, fNumInputs);
    fSources = std::make_unique<Detail::RDataFrameSources<Columns...>>(fNodes, fNumInputs, fColumnNames, fOptions, fPlan,
                                                                       GetRowBytes());
    PlanResampling();

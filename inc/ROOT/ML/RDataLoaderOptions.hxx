@@ -170,7 +170,8 @@ struct RDataLoaderOptions {
    /// Reweighting of every class to a reference distribution of some scalar columns (none by default).
    RReweightOptions fReweight;
    /// Where the passes the constructor runs (counting the entries that pass the Filters, class counts,
-   /// normalisation fit) report how far they are, for a display on another thread; none by default.
+   /// normalisation fit) report how far they are, for a display on another thread (the loader makes one of
+   /// its own when none is given).
    std::shared_ptr<RProgress> fProgress;
 
    /// Whether batches carry weights that depend on the class (fBalanceClasses, fClassWeights or fReweight).

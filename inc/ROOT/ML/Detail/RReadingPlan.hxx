@@ -93,10 +93,10 @@ public:
    RReadingPlan() = default;
    /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of
    ///        validation entries; by default (nodes.size()) the split is drawn from `seed` instead.
-   /// \param progress where the pass counting the entries that pass the Filters reports, if anywhere
+   /// \param progress where the pass counting the entries that pass the Filters reports
    template <typename Node>
    RReadingPlan(std::vector<Node> &nodes, double validationSplit, std::uint64_t seed, bool shuffled,
-                RProgress *progress, std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
+                RProgress &progress, std::size_t firstValidationDataFrame = static_cast<std::size_t>(-1))
       : fNumDataFrames(nodes.size()), fFirstValidationDataFrame(std::min(firstValidationDataFrame, nodes.size()))
    {
       auto counted = RUnitCounter::Count(nodes, fFirstValidationDataFrame, progress);

@@ -248,17 +248,15 @@ class RUnitCounter {
 
    /// Counts the passing entries of every filtered dataframe, telling `progress` the entries looped over.
    template <typename Node>
-   void CountPassing(std::vector<Node> &nodes, const std::vector<RUncounted> &uncounted, RProgress *progress)
+   void CountPassing(std::vector<Node> &nodes, const std::vector<RUncounted> &uncounted, RProgress &progress)
    {
       std::uint64_t loopEntries = 0;
       for (const auto &dataFrame : uncounted)
          loopEntries += fUnits[dataFrame.fEnd - 1].fLoopEnd - fUnits[dataFrame.fFirst].fLoopBegin;
-      RProgress unreported;
-      auto &report = progress ? *progress : unreported;
-      report.Begin(EProgressTask::kCountingPassing, loopEntries);
+      progress.Begin(EProgressTask::kCountingPassing, loopEntries);
       for (const auto &dataFrame : uncounted)
-         CountPassing(nodes[dataFrame.fDataFrame], dataFrame, report);
-      report.End();
+         CountPassing(nodes[dataFrame.fDataFrame], dataFrame, progress);
+      progress.End();
    }
 
    /// How many entries of each unit of a dataframe pass, and which: one loop over the filter columns. With
@@ -301,11 +299,11 @@ class RUnitCounter {
    }
 
 public:
-   /// The units of `nodes` and their passing entries, the counting pass reported to `progress` if given.
+   /// The units of `nodes` and their passing entries, the counting pass reported to `progress`.
    /// \param firstValidationDataFrame with a split by key, the index of the first dataframe of validation
    ///        entries (nodes.size() otherwise), so that messages name the user's input
    template <typename Node>
-   static RCountedUnits Count(std::vector<Node> &nodes, std::size_t firstValidationDataFrame, RProgress *progress)
+   static RCountedUnits Count(std::vector<Node> &nodes, std::size_t firstValidationDataFrame, RProgress &progress)
    {
       RUnitCounter counter(firstValidationDataFrame);
       std::vector<RUncounted> uncounted;
