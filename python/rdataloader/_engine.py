@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import tempfile
 import threading
 import time
 import warnings
 import weakref
-from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -20,7 +17,6 @@ from ._connect.numpy import block_arrays
 from ._errors import translate_cxx_error
 from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
-from ._piles import PileCache
 from ._progress import Progress
 from ._reweighting import Reweighting
 from ._spec import LoaderSpec, SplitSpec, window_batches
@@ -28,10 +24,6 @@ from ._types import OUTPUT_DTYPES
 
 _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversampling"}
-#: Mixed into the seed of the draw that scatters a split's entries over its piles.
-_PILE_DRAW = 0x9117E5
-#: Entries held before they are scattered over the piles (see PileCache).
-_PILE_BUFFER_BYTES = 32 * 1024 * 1024
 #: Above this R (of the label mix or of a feature) a shuffled epoch is reported as poorly mixed: a perfect
 #: shuffle gives about 1 whatever the batch size, batches in the order of a sorted column sqrt(batch_size).
 _UNMIXED_R = 2.0
@@ -86,10 +78,10 @@ class Engine:
         options.fSplitKey = split.key or ""
         options.fNumFolds = split.n_folds
         options.fFold = split.fold
-        # The global shuffle reads each split once, in order and whole, and then shuffles and batches it itself.
         options.fShuffle = (ml.EShuffle.kGlobal if spec.global_shuffle else
                             ml.EShuffle.kWindow if spec.shuffle else ml.EShuffle.kNone)
-        options.fDropRemainder = spec.drop_remainder and not spec.global_shuffle
+        options.fCacheDirectory = spec.cache_dir or ""
+        options.fDropRemainder = spec.drop_remainder
         options.fSeed = spec.seed
         options.fVecPadding = spec.vec_padding
         options.fRank = spec.rank
@@ -125,9 +117,6 @@ class Engine:
         self._stats: dict[int, dict] = {}
         # Iterations not yet finished, for finish_iterations().
         self._iterations: weakref.WeakSet[Iterator] = weakref.WeakSet()
-        self._piles: dict[int, PileCache] = {}
-        self._piles_root: Path | None = None
-        self._remove_piles: weakref.finalize | None = None
         self._closed = False
         self._generation = 0  # of the C++ epochs: advanced when they are all stopped
         self._process = os.getpid()
@@ -209,14 +198,9 @@ class Engine:
         return int(self._cxx.GetNumEntries(self._splits[split]))
 
     def num_batches(self, split: int) -> int:
-        if self.spec.global_shuffle:
-            entries, batch_size = self.num_entries(split), self.spec.batch_size
-            return entries // batch_size if self.spec.drop_remainder else -(-entries // batch_size)
         return int(self._cxx.GetNumBatches(self._splits[split]))
 
     def last_batch_size(self, split: int) -> int:
-        if self.spec.global_shuffle:
-            return self.num_entries(split) % self.spec.batch_size
         return int(self._cxx.GetLastBatchSize(self._splits[split]))
 
     def window_batches(self, split: int) -> int:
@@ -303,7 +287,6 @@ class Engine:
         """Adopt ``seed``: the train/validation split is drawn again from it."""
         self._abandon()
         self._cxx.SetSeed(seed)
-        self._piles.clear()
 
     def restore(self, epochs: list[int], position: tuple[int, int] | None) -> None:
         """Set the epoch counters; with ``position``, the next iteration of its split restarts the last
@@ -344,12 +327,19 @@ class Engine:
             self._cxx.SetNumEpochs(self._splits[split], self.num_epochs(split) - 1)
         skip = token.batches
         expected = self.num_batches(split) - skip
+        if self._cxx.HasDamagedPiles(self._splits[split]):
+            warnings.warn(
+                f"RDataLoader: the shuffle cache {self._stats[split].get('cache_dir')} was deleted or changed since "
+                "it was written; this epoch builds it again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         stats = {"split": ("train", "validation")[split], "entries": 0, "batches": 0, "complete": expected == 0,
                  "engine_library": self._library, "header_module": _cxx.header_module(),
                  "read_paths": self.read_paths()}
         self._stats[split] = stats
         monitor = _Mixing(self.spec.batch_size, max(expected, 1), self._feature_names(), self._has_single_target())
-        source = (self._cached_batches if self.spec.global_shuffle else self._engine_batches)(split, skip, stats)
+        source = self._engine_batches(split, skip, stats)
         started = time.perf_counter()
         waiting = 0.0
         try:
@@ -423,10 +413,12 @@ class Engine:
             run = self._cxx.StartEpoch(self._splits[split], skip)
         except Exception as error:
             raise translate_cxx_error(error) from error
-        # load_eager reads this process's whole share of the split before the first batch: shown as it goes.
-        loading = (Progress(f"load_eager: reading the {('training', 'validation')[split]} split into memory",
-                            int(self._cxx.GetNumEntries(self._splits[split])), self.spec.progress, unit="entry")
-                   if self.spec.load_eager else None)
+        # load_eager, and the global shuffle while it writes its piles, read this process's whole share of the split
+        # before the first batch: shown as it goes, once the loading thread has begun that pass.
+        what = ("shuffle='global': copying the {} split to its piles" if self.spec.global_shuffle else
+                "load_eager: reading the {} split into memory").format(("training", "validation")[split])
+        shown = self.spec.global_shuffle or self.spec.load_eager
+        loading = None
         try:
             while True:
                 # Waits in slices, each ending in Python, where a pending Ctrl-C raises KeyboardInterrupt: a
@@ -434,8 +426,12 @@ class Engine:
                 ready = False
                 while not ready:
                     ready = run.WaitForNext(_SIGNAL_CHECK_MS)
+                    progress = run.GetProgress()
+                    if shown and loading is None and progress.GetNumPasses() > 0:
+                        loading = Progress(what, int(progress.GetTotal()), self.spec.progress, unit="entry")
                     if loading is not None:
-                        loading.advance_to(int(run.GetProgress().GetDone()))
+                        loading.advance_to(int(progress.GetDone()))
+                shown = False
                 if loading is not None:
                     loading.close()
                     loading = None
@@ -457,52 +453,11 @@ class Engine:
             if self.spec.collections:
                 truncated = list(cxx_stats.fTruncatedObjects) or [0] * len(self.spec.collections)
                 stats["truncated_objects"] = {c.name: int(n) for c, n in zip(self.spec.collections, truncated)}
-
-    def _cached_batches(self, split: int, skip: int, stats: dict) -> Iterator[tuple[int, list]]:
-        """An epoch of ``shuffle="global"``: the split's pile cache, built by this epoch if it has none."""
-        cache = self._piles.get(split)
-        stats["bytes_read"] = 0
-        if cache is not None and not cache.is_intact():
-            warnings.warn(
-                f"RDataLoader: the shuffle cache {cache.directory} was deleted or changed since it was written; "
-                "this epoch builds it again",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            cache = None
-        if cache is None:
-            started = time.perf_counter()
-            cache = self._build_piles(split, stats)
-            stats["seconds_building_cache"] = time.perf_counter() - started
-            epoch = self.num_epochs(split) - 1
-        else:
-            epoch = self.num_epochs(split)
-            self._cxx.SetNumEpochs(self._splits[split], epoch + 1)
-        stats["cache_dir"] = str(cache.directory)
-        stats["cache_bytes"] = cache.nbytes
-        batch_size = self.spec.batch_size
-        yield from cache.batches((self.spec.seed, split, epoch), batch_size, self.spec.drop_remainder,
-                                 skip * batch_size)
-
-    def _build_piles(self, split: int, stats: dict) -> PileCache:
-        if self._piles_root is None:
-            self._piles_root = Path(tempfile.mkdtemp(prefix="rdataloader-piles-", dir=self.spec.cache_dir))
-            self._remove_piles = weakref.finalize(self, shutil.rmtree, self._piles_root, ignore_errors=True)
-        directory = self._piles_root / ("train", "validation")[split]
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        pile_entries = self.window_batches(split) * self.spec.batch_size
-        cache = PileCache(directory, PileCache.num_piles(self.num_entries(split), pile_entries),
-                          (self.spec.seed, split, _PILE_DRAW), _PILE_BUFFER_BYTES)
-        description = f"shuffle='global': copying the {('training', 'validation')[split]} split to its piles"
-        total = int(self._cxx.GetNumBatches(self._splits[split]))
-        with Progress(description, total, self.spec.progress) as progress:
-            for _, arrays in self._engine_batches(split, 0, stats):
-                cache.add(arrays)
-                progress.update()
-        cache.flush()
-        self._piles[split] = cache
-        return cache
+            if self.spec.global_shuffle:
+                stats["cache_dir"] = str(cxx_stats.fCacheDirectory)
+                stats["cache_bytes"] = int(cxx_stats.fCacheBytes)
+                if cxx_stats.fSecondsBuildingCache > 0:
+                    stats["seconds_building_cache"] = float(cxx_stats.fSecondsBuildingCache)
 
     def _has_single_target(self) -> bool:
         return len(self.spec.targets) == 1 and self.spec.targets[0] not in self.spec.max_vec_sizes
@@ -522,9 +477,7 @@ class Engine:
         if not self._closed:
             self._closed = True
             self._abandon()
-            self._piles.clear()
-            if self._remove_piles is not None:
-                self._remove_piles()
+            self._cxx.ClearPiles()
 
 
 class _Mixing:

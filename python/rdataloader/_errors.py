@@ -62,6 +62,7 @@ _CXX_EXCEPTIONS = (
     ("length_error", ValueError),
     ("out_of_range", OverflowError),
     ("range_error", RuntimeError),
+    ("system_error", OSError),
     ("bad_alloc", MemoryError),
     ("exception", RuntimeError),
 )
@@ -80,5 +81,7 @@ def translate_cxx_error(error: BaseException, nodes: Sequence = ()) -> BaseExcep
     if isinstance(error, cppyy.gbl.ROOT.ML.RReadError) and int(error.GetDataFrame()) < len(nodes):
         description = str(nodes[int(error.GetDataFrame())].Describe().AsString()).split("\nProperty")[0]
         message += f" [{' '.join(description.split())}]"
-    python_type = next(python for cxx, python in _CXX_EXCEPTIONS if isinstance(error, getattr(std, cxx)))
+    # By the C++ names of the error's classes: cppyy gives std::system_error a proxy that std.system_error is not.
+    names = {getattr(cls, "__cpp_name__", "").removeprefix("std::") for cls in type(error).__mro__}
+    python_type = next(python for cxx, python in _CXX_EXCEPTIONS if cxx in names)
     return python_type(message)

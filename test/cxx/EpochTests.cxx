@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 
@@ -354,6 +355,71 @@ void UnshuffledEpochReadsEntriesInOrder()
    options.fShuffle = ROOT::ML::EShuffle::kNone;
    RIndexLoader loader(df, IndexColumns(), options);
    RDL_CHECK(ReadEpoch(loader.Train()).fIndices == Iota(0, kTotal));
+}
+
+void GlobalShuffleDeliversUniformBatchesFromItsPiles()
+{
+   RTempDir dir("global_shuffle_delivers_uniform_batches_from_its_piles");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   const auto piles = dir.GetPath() / "piles";
+   std::filesystem::create_directory(piles);
+   auto options = IndexOptions(64, 0.2, false);
+   options.fShuffle = ROOT::ML::EShuffle::kGlobal;
+   options.fCacheDirectory = piles.string();
+   auto windowed = options;
+   windowed.fShuffle = ROOT::ML::EShuffle::kWindow;
+   windowed.fCacheDirectory.clear();
+   RIndexLoader reference(df, IndexColumns(), windowed);
+   const auto train = ReadEpoch(reference.Train()).fIndices;
+   const auto validation = ReadEpoch(reference.Validation()).fIndices;
+   {
+      RIndexLoader loader(df, IndexColumns(), options);
+      // The split of the windowed shuffle, every entry once per epoch, a new order each epoch.
+      const auto first = ReadEpoch(loader.Train());
+      const auto written = loader.GetEpochStats();
+      const auto second = ReadEpoch(loader.Train());
+      const auto read = loader.GetEpochStats();
+      CheckSameEntries(first.fIndices, train, "first epoch");
+      CheckSameEntries(second.fIndices, train, "second epoch");
+      CheckSameEntries(ReadEpoch(loader.Validation()).fIndices, validation, "validation epoch");
+      RDL_CHECK(first.fIndices != second.fIndices);
+      RDL_CHECK_EQ(first.fBatchSizes.size(), loader.GetNumBatches(ESplit::kTrain));
+      RDL_CHECK_EQ(first.fBatchSizes.back(), loader.GetLastBatchSize(ESplit::kTrain));
+      // Every batch a sample of the whole split: a window shuffle's first batch would come from a few units.
+      for (const auto *epoch : {&first, &second}) {
+         const auto batch = std::minmax_element(epoch->fIndices.begin(), epoch->fIndices.begin() + 64);
+         RDL_CHECK(*batch.second - *batch.first > kTotal / 2);
+      }
+      // The first epoch wrote one record (idx as int64, x as float32) per entry, the second read them back.
+      std::uintmax_t onDisk = 0;
+      for (const auto &file : std::filesystem::recursive_directory_iterator(piles))
+         onDisk += file.is_regular_file() ? file.file_size() : 0;
+      RDL_CHECK_EQ(written.fCacheBytes, train.size() * 12);
+      RDL_CHECK_EQ(onDisk, (train.size() + validation.size()) * 12);
+      RDL_CHECK(written.fSecondsBuildingCache > 0. && written.fBytesRead > 0);
+      RDL_CHECK(read.fSecondsBuildingCache == 0. && read.fBytesRead == 0);
+      RDL_CHECK_EQ(std::filesystem::path(read.fCacheDirectory).parent_path().parent_path(), piles);
+
+      // A cache deleted behind the loader's back is written again, and gives the epoch it would have given.
+      std::filesystem::remove_all(std::filesystem::path(read.fCacheDirectory));
+      RDL_CHECK(loader.HasDamagedPiles(ESplit::kTrain) && !loader.HasDamagedPiles(ESplit::kValidation));
+      const auto third = ReadEpoch(loader.Train()).fIndices;
+      RIndexLoader undisturbed(df, IndexColumns(), options);
+      ReadEpoch(undisturbed.Train());
+      ReadEpoch(undisturbed.Train());
+      RDL_CHECK(third == ReadEpoch(undisturbed.Train()).fIndices);
+   }
+   RDL_CHECK(std::filesystem::is_empty(piles));
+
+   auto eager = options;
+   eager.fLoadEager = true;
+   RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), eager), std::invalid_argument, "choose one");
+   RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), [&] {
+                       auto o = windowed;
+                       o.fCacheDirectory = piles.string();
+                       return o;
+                    }()),
+                    std::invalid_argument, "it needs fShuffle = EShuffle::kGlobal");
 }
 
 void EarlyStopThenNewEpochIsComplete()

@@ -30,6 +30,7 @@ void BasketReadingDeliversWhatTheEventLoopDelivers();
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
+void GlobalShuffleDeliversUniformBatchesFromItsPiles();
 void EarlyStopThenNewEpochIsComplete();
 void ImplicitMultiThreadingKeepsEveryEntryOnceOrRefuses();
 void TensorViewShapesAndElementAccess();
@@ -73,6 +74,7 @@ constexpr RTest kTests[] = {
    {"validation_split_is_disjoint_and_keeps_its_fraction", ValidationSplitIsDisjointAndKeepsItsFraction},
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
+   {"global_shuffle_delivers_uniform_batches_from_its_piles", GlobalShuffleDeliversUniformBatchesFromItsPiles},
    {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
    {"defines_beside_stored_columns_deliver_what_the_event_loop_delivers", DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},

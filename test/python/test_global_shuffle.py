@@ -72,7 +72,7 @@ def test_splits_are_the_streaming_splits_each_read_once(sorted_signal_background
     assert len(np.intersect1d(train, validation)) == 0 and len(train) + len(validation) == 4000
     assert np.array_equal(np.sort(validation), np.sort(streamed_validation))
     assert np.array_equal(np.sort(train), np.sort(streamed_train))
-    assert view.stats()["cache_dir"].endswith("validation")
+    assert os.path.basename(view.stats()["cache_dir"]).startswith("validation")
 
 
 def test_cache_lives_in_cache_dir_at_the_reported_size_and_is_removed(sorted_signal_background, tmp_path):
@@ -105,6 +105,48 @@ def test_memory_is_about_one_window_whatever_the_dataset(sorted_signal_backgroun
     # Piles of about one window (4 batches of 64 entries) each: what an epoch holds in memory at once.
     assert len(sizes) == 4000 // (4 * BATCH) + 1
     assert sum(sizes) == 4000 and max(sizes) < 2 * 4 * BATCH
+
+
+# The loader of sorted_loader(files, shuffle="global", drop_remainder=False), as a C++ macro writes it: its
+# batches' features and targets, row by row, for `epochs` epochs.
+_CXX_LOADER = r"""
+std::vector<float> rdl_test_global_shuffle(std::vector<ROOT::RDF::RNode> dfs, int epochs)
+{
+   ROOT::ML::RDataLoaderOptions o;
+   o.fBatchSize = 64;
+   o.fBatchesInMemory = 2;
+   o.fSeed = 9;
+   o.fTargets = {"label"};
+   o.fShuffle = ROOT::ML::EShuffle::kGlobal;
+   o.fDropRemainder = false;
+   ROOT::ML::RDataLoader<Long64_t, float, int> loader(dfs, {"idx", "x", "label"}, o);
+   std::vector<float> rows;
+   for (int e = 0; e < epochs; ++e)
+      for (const auto &batch : loader.Train()) {
+         const auto x = batch.GetFeatures();
+         const auto y = batch.GetTargets();
+         for (std::size_t r = 0; r < batch.GetNumRows(); ++r)
+            rows.insert(rows.end(), {x(r, 0), x(r, 1), y(r, 0)});
+      }
+   return rows;
+}
+"""
+
+
+def test_a_cxx_macro_gets_the_batches_python_gets(sorted_signal_background):
+    from rdataloader import _cxx
+
+    _cxx.cxx_namespace()  # the engine's headers
+    ROOT.gInterpreter.Declare(_CXX_LOADER)
+    frames = ROOT.std.vector["ROOT::RDF::RNode"]()
+    for path in sorted_signal_background:
+        frames.push_back(ROOT.RDF.AsRNode(ROOT.RDataFrame("tree", path)))
+    cxx = np.asarray(ROOT.rdl_test_global_shuffle(frames, 2)).reshape(-1, 3)
+    loader = sorted_loader(sorted_signal_background, shuffle="global", drop_remainder=False)
+    python = np.concatenate([np.column_stack([x, y]) for _ in range(2) for x, y in loader.as_numpy()])
+    assert np.array_equal(cxx, python)
+    # Two epochs of a uniform shuffle, not the file order twice.
+    assert sorted(cxx[:4000, 0]) == list(range(4000)) and not np.array_equal(cxx[:4000, 0], cxx[4000:, 0])
 
 
 def test_torch_batches_equal_numpy_batches(sorted_signal_background):
@@ -200,5 +242,5 @@ def test_a_cache_that_cannot_be_written_names_cache_dir(sorted_signal_background
     result = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path), *sorted_signal_background],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
-    assert f"shuffle='global' could not write its cache in {tmp_path}" in result.stdout
-    assert "pass cache_dir= a directory on a disk with room" in result.stdout
+    assert f"the exact shuffle could not write its piles in {tmp_path}" in result.stdout
+    assert "choose a directory on a disk with room (fCacheDirectory; cache_dir= in Python)" in result.stdout

@@ -41,7 +41,7 @@ def test_without_tqdm_the_global_shuffle_prints_lines(clustered_file, impatient,
     assert sum(len(x) for x, _ in loader.as_numpy()) == 1000
     lines = capsys.readouterr().err.splitlines()
     copying = [line for line in lines if "copying the training split to its piles" in line]
-    assert copying and "done, 10 batches in" in copying[-1], lines
+    assert copying and "done, 1,000 entries in" in copying[-1], lines
 
 
 def _ended(stderr: str) -> dict[str, str]:

@@ -8,6 +8,7 @@
 #include "ROOT/ML/Detail/RDataFrameSources.hxx"
 #include "ROOT/ML/Detail/REpochProducer.hxx"
 #include "ROOT/ML/Detail/RKeySplit.hxx"
+#include "ROOT/ML/Detail/RPileShuffle.hxx"
 #include "ROOT/ML/Detail/RRandom.hxx"
 #include "ROOT/ML/Detail/RReadingPlan.hxx"
 #include "ROOT/ML/Detail/RResampler.hxx"
@@ -85,6 +86,8 @@ class RDataLoader {
    static constexpr std::uint64_t kStreamBytes = 64 << 20;
    /// Streams an epoch is read as at most (see Detail::RStreamSchedule).
    static constexpr std::uint64_t kMaxStreams = 8;
+   /// Mixed into the seed of the draw that scatters a split's entries over its piles (EShuffle::kGlobal).
+   static constexpr std::uint64_t kPileDraw = 0x9117E5;
 
    /// The input dataframes; with a split by key, their training entries followed by their validation entries.
    std::vector<ROOT::RDF::RNode> fNodes;
@@ -103,6 +106,7 @@ class RDataLoader {
    std::vector<std::weak_ptr<REpochRun>> fRuns; ///< Epochs started, some perhaps still running.
    std::shared_ptr<const REpochRun::RStatsRecord> fLastStats; ///< Of the epoch started last.
    RNormalization fNormalization; ///< Applied to the features; empty without one.
+   Detail::RPileShuffle fPiles;   ///< With EShuffle::kGlobal, per split.
 
 public:
    /// An iterable over one epoch of one split: each begin() starts a new epoch.
@@ -169,6 +173,17 @@ public:
 
    /// Stops every running epoch (within one read) and frees the batches their threads still hold.
    void StopEpochs();
+
+   /// With EShuffle::kGlobal: whether the piles of `split` were written whole but have been deleted or changed
+   /// since (by a cleaner of the temporary directory): the next epoch writes them again.
+   bool HasDamagedPiles(ESplit split) const { return fPiles.IsDamaged(split); }
+   /// Stops every running epoch and removes the piles of EShuffle::kGlobal from disk: the next epoch of each
+   /// split writes them again.
+   void ClearPiles()
+   {
+      StopEpochs();
+      fPiles.Clear();
+   }
 
    /// Statistics of the epoch started last (updated as it reads).
    REpochStats GetEpochStats() const { return fLastStats ? fLastStats->Get() : REpochStats{}; }
@@ -345,6 +360,11 @@ private:
       return {batches * fWorker / fNumWorkers * size, end};
    }
 
+   /// The epoch of `split` drawn from `seed`, as REpochProducer reads it.
+   Detail::REpochPlan PlanEpoch(ESplit split, std::uint64_t seed, std::uint64_t skipBatches) const;
+   /// The body of an epoch's thread with EShuffle::kGlobal.
+   auto MakePileEpoch(ESplit split, std::uint64_t seed, std::uint64_t skipBatches);
+
    Detail::RDatasetView GetDatasetView() const
    {
       return {fNumInputs, fOptions, fPlan, fTable, fSources->GetSources(), fSources->GetEventLoopSource(), fResampling};
@@ -433,7 +453,8 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
      fNumInputs(fNodes.size()),
      fColumnNames(columns),
      fOptions(options.Checked(columns, sizeof...(Columns), fNodes.size())),
-     fTable(fOptions, columns, {Detail::RVectorTraits<Columns>::kIsVector...})
+     fTable(fOptions, columns, {Detail::RVectorTraits<Columns>::kIsVector...}),
+     fPiles(fOptions.fCacheDirectory)
 {
    // The passes report whether anyone watches or not: to the caller's RProgress, or to one of the loader's own.
    if (!fOptions.fProgress)
@@ -477,18 +498,15 @@ std::uint64_t RDataLoader<Columns...>::GetNumStreams(ESplit split) const
 }
 
 template <typename... Columns>
-std::shared_ptr<REpochRun> RDataLoader<Columns...>::StartEpoch(ESplit split, std::uint64_t skipBatches)
+Detail::REpochPlan RDataLoader<Columns...>::PlanEpoch(ESplit split, std::uint64_t seed, std::uint64_t skipBatches) const
 {
-   if (skipBatches > GetNumBatches(split))
-      throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
-                                  " batches of an epoch of " + std::to_string(GetNumBatches(split)));
-   const auto epoch = fEpochs[static_cast<int>(split)]++;
    Detail::REpochPlan plan;
    plan.fSplit = split;
-   plan.fSeed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
+   plan.fSeed = seed;
    plan.fSkipBatches = skipBatches;
    plan.fEntries = GetNumEntries(split);
    plan.fBatches = GetNumBatches(split) - skipBatches;
+   plan.fDropRemainder = fOptions.fDropRemainder;
    plan.fWindowEntries = fOptions.fBatchSize * GetWindowBatches(split);
    plan.fShuffled = IsShuffled();
    // Unshuffled resampling by dataframe delivers ROOT's loader's order, which needs no draws.
@@ -503,8 +521,42 @@ std::shared_ptr<REpochRun> RDataLoader<Columns...>::StartEpoch(ESplit split, std
    const bool packed = std::any_of(fOptions.fCollections.begin(), fOptions.fCollections.end(),
                                    [](const RCollectionOptions &c) { return c.fLayout == ECollectionLayout::kPacked; });
    plan.fThreads = packed ? 1 : std::max<std::size_t>(fOptions.fReadThreads, 1);
+   return plan;
+}
+
+template <typename... Columns>
+auto RDataLoader<Columns...>::MakePileEpoch(ESplit split, std::uint64_t seed, std::uint64_t skipBatches)
+{
+   // The piles take every entry of the split, in file order: the batches are cut from them afterwards.
+   auto plan = PlanEpoch(split, seed, 0);
+   plan.fDropRemainder = false;
+   plan.fBatches = (plan.fEntries + fOptions.fBatchSize - 1) / fOptions.fBatchSize;
+   auto readInOrder = [this, plan] {
+      auto reading = std::make_shared<REpochRun>(plan.fSplit, GetWindowBatches(plan.fSplit));
+      reading->Start(Detail::REpochProducer<Columns...>(GetDatasetView(), plan));
+      return reading;
+   };
+   const auto pileEntries = fOptions.fBatchSize * GetWindowBatches(split);
+   const auto numPiles = std::max<std::uint64_t>(1, (plan.fEntries + pileEntries - 1) / pileEntries);
+   auto cache = fPiles.GetCache(split, GetLayout(), numPiles,
+                                Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), kPileDraw}));
+   return Detail::RPileEpoch<decltype(readInOrder)>(std::move(cache), std::move(readInOrder), plan.fEntries, seed,
+                                                    fOptions.fBatchSize, fOptions.fDropRemainder, skipBatches);
+}
+
+template <typename... Columns>
+std::shared_ptr<REpochRun> RDataLoader<Columns...>::StartEpoch(ESplit split, std::uint64_t skipBatches)
+{
+   if (skipBatches > GetNumBatches(split))
+      throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
+                                  " batches of an epoch of " + std::to_string(GetNumBatches(split)));
+   const auto epoch = fEpochs[static_cast<int>(split)]++;
+   const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
    auto run = std::make_shared<REpochRun>(split, GetWindowBatches(split));
-   run->Start(Detail::REpochProducer<Columns...>(GetDatasetView(), plan));
+   if (fOptions.fShuffle == EShuffle::kGlobal)
+      run->Start(MakePileEpoch(split, seed, skipBatches));
+   else
+      run->Start(Detail::REpochProducer<Columns...>(GetDatasetView(), PlanEpoch(split, seed, skipBatches)));
    return Register(std::move(run));
 }
 
@@ -536,6 +588,7 @@ template <typename... Columns>
 void RDataLoader<Columns...>::SetFeatureTransform(const std::vector<double> &shift, const std::vector<double> &scale)
 {
    StopEpochs();
+   fPiles.Clear();
    fTable.SetFeatureTransform(shift, scale);
    fNormalization = {};
 }
@@ -585,6 +638,7 @@ template <typename... Columns>
 void RDataLoader<Columns...>::SetClassWeights(std::map<std::int64_t, double> weights)
 {
    StopEpochs();
+   fPiles.Clear();
    fTable.SetClassWeights(std::move(weights));
 }
 
@@ -598,6 +652,9 @@ void RDataLoader<Columns...>::SetWorker(std::size_t worker, std::size_t numWorke
    if (numWorkers > 1 && (IsResampled(ESplit::kTrain) || IsResampled(ESplit::kValidation)))
       throw std::invalid_argument("ROOT::ML::RDataLoader: resampling (fSampling) cannot be shared among worker "
                                   "processes; read with one process (num_workers=0), or use class weights");
+   if (numWorkers > 1 && fOptions.fShuffle == EShuffle::kGlobal)
+      throw std::invalid_argument("ROOT::ML::RDataLoader: the exact shuffle (EShuffle::kGlobal) reads its piles in "
+                                  "one process; read with one process (num_workers=0), on fReadThreads threads");
    StopEpochs();
    fWorker = worker;
    fNumWorkers = numWorkers;
@@ -614,6 +671,7 @@ template <typename... Columns>
 void RDataLoader<Columns...>::SetSeed(std::uint64_t seed)
 {
    StopEpochs();
+   fPiles.Clear();
    fOptions.fSeed = seed;
    fPlan.DrawSplit(fOptions.fValidationSplit, seed, DrawsSplit());
    PlanResampling();

@@ -85,9 +85,10 @@ enum class ESampleBy : int {
 enum class EShuffle : int {
    kNone,   ///< In file order, every epoch; a validation split takes each dataframe's last entries.
    kWindow, ///< Reading units in a new order every epoch, entries mixed within the shuffle window.
-   /// The exact shuffle: every batch a uniform sample of the whole split. The engine reads each split in
-   /// file order, with the validation entries drawn as for kWindow, and the language binding scatters it
-   /// over piles on disk.
+   /// The exact shuffle: every batch a uniform sample of the whole split. The first epoch of a split reads it
+   /// in file order (the validation entries drawn as for kWindow) and scatters its batches' rows at random
+   /// over pile files of about one window each (RDataLoaderOptions::fCacheDirectory); every epoch then reads
+   /// the piles in a new order, each pile's rows in a new order.
    kGlobal
 };
 
@@ -153,6 +154,9 @@ struct RDataLoaderOptions {
    std::size_t fNumFolds = 0; ///< Folds of the key split; 0 splits by fValidationSplit.
    std::size_t fFold = 0;     ///< The validation fold, in [0, fNumFolds).
    EShuffle fShuffle = EShuffle::kWindow; ///< How the entries of each epoch are ordered.
+   /// Where EShuffle::kGlobal keeps its piles, in a directory of its own that the loader removes; empty: the
+   /// system's temporary directory. The piles take the bytes of the split's delivered rows.
+   std::string fCacheDirectory;
    bool fDropRemainder = true;        ///< Drop the last, incomplete batch of each split.
    std::uint64_t fSeed = 1;           ///< Seed of every random choice: same seed, bit-identical epochs.
    std::map<std::string, std::size_t> fMaxVecSizes; ///< Length each vector column is padded or truncated to.
@@ -230,6 +234,7 @@ struct RDataLoaderOptions {
             fail("fClassWeights: the weight of class " + std::to_string(label) +
                  " must be a finite non-negative number; got " + std::to_string(weight));
       CheckReweighting(fail);
+      CheckGlobalShuffle(fail);
       CheckNamedColumns(columns, fail);
       return *this;
    }
@@ -260,6 +265,28 @@ private:
       if (bins > 1e6)
          fail("fReweight: the bins of all columns make " + std::to_string(static_cast<long long>(bins)) +
               " cells; use fewer (at most a million), or reweight fewer columns at once");
+   }
+
+   /// What the piles of the exact shuffle, one copy of each entry of fixed size, cannot honour.
+   template <typename Fail>
+   void CheckGlobalShuffle(Fail &&fail) const
+   {
+      if (fShuffle != EShuffle::kGlobal) {
+         if (!fCacheDirectory.empty())
+            fail("fCacheDirectory is where EShuffle::kGlobal keeps its piles; it needs fShuffle = EShuffle::kGlobal");
+         return;
+      }
+      const std::string refused = "the exact shuffle (EShuffle::kGlobal) cannot be combined with ";
+      if (fLoadEager)
+         fail(refused + "fLoadEager, which already shuffles the whole split in memory: choose one");
+      if (fSampling != ESampling::kNone)
+         fail(refused + "resampling (fSampling), which draws new entries every epoch; use class weights instead");
+      if (fWorldSize > 1)
+         fail(refused + "fWorldSize > 1, where every rank reads a different shard every epoch; use EShuffle::kWindow "
+                        "with a larger fBatchesInMemory");
+      for (const auto &c : fCollections)
+         if (c.fLayout == ECollectionLayout::kPacked)
+            fail(refused + "packed collections, whose rows vary in size; use ECollectionLayout::kPadded");
    }
 
    /// That the columns the options name are among `columns`, and of the right kind.

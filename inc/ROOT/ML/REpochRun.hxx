@@ -15,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,6 +34,11 @@ struct REpochStats {
    /// Objects beyond the maximum length of each collection (RDataLoaderOptions::fCollections), in the
    /// entries delivered.
    std::vector<std::uint64_t> fTruncatedObjects;
+   /// With EShuffle::kGlobal: the split's pile directory, the bytes of its piles, and the seconds this epoch
+   /// spent writing them (0 when it read piles written before).
+   std::string fCacheDirectory;
+   std::uint64_t fCacheBytes = 0;
+   double fSecondsBuildingCache = 0.;
 };
 
 /// \brief An epoch of one split being read: what RDataLoader::StartEpoch() returns. Any number of them may

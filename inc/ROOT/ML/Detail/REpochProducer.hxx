@@ -61,6 +61,7 @@ struct REpochPlan {
    std::uint64_t fSkipBatches = 0; ///< Batches not to deliver (a resumed epoch).
    std::uint64_t fEntries = 0;     ///< Entries delivered, copies of resampled entries included.
    std::uint64_t fBatches = 0;     ///< Batches delivered, skipped ones excluded.
+   bool fDropRemainder = true;     ///< Whether the last, incomplete batch is dropped.
    std::uint64_t fWindowEntries = 0;
    std::uint64_t fFirst = 0; ///< This process's entries of the epoch's order: [fFirst, fLast).
    std::uint64_t fLast = 0;
@@ -331,7 +332,7 @@ public:
       const auto bytesAtStart = TFile::GetFileBytesRead();
       const auto &options = fData.fOptions;
       RShuffleBuffer buffer(fData.fTable.GetLayout(), options.fBatchSize, fEpoch.fWindowEntries, fEpoch.fEntries,
-                            options.fDropRemainder, fEpoch.fShuffled, fEpoch.fSeed, fEpoch.fSkipBatches,
+                            fEpoch.fDropRemainder, fEpoch.fShuffled, fEpoch.fSeed, fEpoch.fSkipBatches,
                             /*readSkipped=*/fEpoch.fResampled, queue);
       REpochStats stats;
       stats.fStreams = fEpoch.fStreams;
