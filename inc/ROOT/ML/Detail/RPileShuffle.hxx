@@ -17,6 +17,8 @@
 #include "ROOT/ML/RBatchQueue.hxx"
 #include "ROOT/ML/REpochRun.hxx"
 
+#include <TSystem.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -25,9 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -163,8 +163,9 @@ public:
    }
    ~RPileCache()
    {
-      std::error_code ignored;
-      std::filesystem::remove_all(fDirectory, ignored);
+      for (std::size_t pile = 0; pile < fSizes.size(); ++pile)
+         gSystem->Unlink(GetPilePath(pile).c_str());
+      gSystem->Unlink(fDirectory.c_str());
    }
    RPileCache(const RPileCache &) = delete;
    RPileCache &operator=(const RPileCache &) = delete;
@@ -180,11 +181,12 @@ public:
    /// Whether every pile is on disk as it was written (a cleaner of the temporary directory may delete it).
    bool IsIntact() const
    {
-      std::error_code error;
+      FileStat_t stat;
       for (std::size_t pile = 0; pile < fSizes.size(); ++pile)
-         if (fSizes[pile] > 0 && std::filesystem::file_size(GetPilePath(pile), error) != fSizes[pile] * fRecord.GetBytes())
+         if (fSizes[pile] > 0 && (gSystem->GetPathInfo(GetPilePath(pile).c_str(), stat) != 0 ||
+                                  static_cast<std::uint64_t>(stat.fSize) != fSizes[pile] * fRecord.GetBytes()))
             return false;
-      return std::filesystem::is_directory(fDirectory, error);
+      return gSystem->GetPathInfo(fDirectory.c_str(), stat) == 0 && R_ISDIR(stat.fMode);
    }
 
    /// Takes the rows of one batch; they reach their piles at the next scatter.
@@ -282,6 +284,31 @@ class RPileShuffle {
    std::array<std::shared_ptr<RPileCache>, 2> fCaches;
    std::uint64_t fNumCaches = 0; ///< Made so far: each gets a directory of its own.
 
+   [[noreturn]] static void FailDirectory(const std::string &directory)
+   {
+      throw std::system_error(errno ? errno : EIO, std::generic_category(),
+                              "ROOT::ML::RDataLoader: the exact shuffle cannot make the directory " + directory +
+                                 " for its piles; choose a writable directory (fCacheDirectory; cache_dir= in Python)");
+   }
+
+   /// A new directory of the loader's own in fParent.
+   std::string MakeRoot() const
+   {
+      const std::string parent = fParent.empty() ? gSystem->TempDirectory() : fParent;
+      RRandom names(RRandom::Derive(static_cast<std::uint64_t>(gSystem->GetPid()),
+                                    {reinterpret_cast<std::uintptr_t>(this),
+                                     static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())}));
+      for (int attempt = 0;; ++attempt) {
+         const auto root = parent + "/rdataloader-piles-" + std::to_string(names.Next() % 1000000000);
+         errno = 0;
+         // mkdir fails when the name is taken: another loader's.
+         if (gSystem->mkdir(root.c_str()) == 0)
+            return root;
+         if (errno != EEXIST || attempt == 100)
+            FailDirectory(root);
+      }
+   }
+
 public:
    /// \param parent where the loader's directory is made; empty for the system's temporary directory
    explicit RPileShuffle(std::string parent) : fParent(std::move(parent)) {}
@@ -305,35 +332,25 @@ public:
       auto &cache = fCaches[static_cast<int>(split)];
       if (cache && cache->IsComplete() && cache->IsIntact())
          return cache;
-      if (fRoot.empty()) {
-         const auto parent = fParent.empty() ? std::filesystem::temp_directory_path().string() : fParent;
-         std::string name = parent + "/rdataloader-piles-XXXXXX";
-         errno = 0;
-         if (!mkdtemp(name.data()))
-            throw std::system_error(errno, std::generic_category(),
-                                    "ROOT::ML::RDataLoader: the exact shuffle cannot make its directory in " +
-                                       parent + "; choose a writable directory (fCacheDirectory; cache_dir= in "
-                                       "Python)");
-         fRoot = name;
-      }
+      if (fRoot.empty())
+         fRoot = MakeRoot();
       const auto directory = fRoot + "/" + (split == ESplit::kTrain ? "train" : "validation") + "-" +
                              std::to_string(fNumCaches++);
-      // A cleaner of the temporary directory may have deleted the loader's directory too.
-      std::filesystem::create_directories(directory);
+      // Recursive: a cleaner of the temporary directory may have deleted the loader's directory too.
+      errno = 0;
+      if (gSystem->mkdir(directory.c_str(), kTRUE) != 0)
+         FailDirectory(directory);
       cache = std::make_shared<RPileCache>(directory, layout, numPiles, seed);
       return cache;
    }
 
-   /// Removes the caches from disk (their rows are no longer what an epoch would deliver): call with no epoch
-   /// running.
+   /// Removes the caches from disk (their rows are no longer what an epoch would deliver), each once no epoch
+   /// holds it: call with no epoch running.
    void Clear()
    {
       fCaches = {};
-      if (!fRoot.empty()) {
-         std::error_code ignored;
-         std::filesystem::remove_all(fRoot, ignored);
+      if (!fRoot.empty() && gSystem->Unlink(fRoot.c_str()) == 0)
          fRoot.clear();
-      }
    }
 };
 
