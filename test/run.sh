@@ -14,4 +14,4 @@ RDATALOADER_TEST_ALL=1 python3 -m pytest -n "${RDATALOADER_TEST_WORKERS:-2}" --d
 ROOT_DIR=$(python3 -c "import ROOT, os; print(os.path.join(os.path.dirname(ROOT.__file__), 'cmake'))" 2>/dev/null)
 cmake -S . -B build -DROOT_DIR="$ROOT_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j2
-ctest --test-dir build --output-on-failure
+ctest --test-dir build --output-on-failure -j "${RDATALOADER_TEST_WORKERS:-2}"

@@ -280,67 +280,14 @@ public:
 
 private:
    /// Replaces each input by its training entries and appends its validation entries.
-   void SplitNodesByKey()
-   {
-      const Detail::RKeySplit rule(fOptions);
-      std::vector<ROOT::RDF::RNode> nodes;
-      for (auto split : {ESplit::kTrain, ESplit::kValidation})
-         for (auto &node : fNodes)
-            nodes.push_back(rule.Select(node, split));
-      fNodes = std::move(nodes);
-   }
+   void SplitNodesByKey();
 
    /// Plans the resampled epochs: by dataframe, of both splits from their entries per dataframe; by target,
    /// of the training split from its class counts (one pass over the label).
-   void PlanResampling()
-   {
-      fResampling = {};
-      if (fOptions.fSampling == ESampling::kNone)
-         return;
-      if (fOptions.fResampleBy == ESampleBy::kTarget) {
-         fResampling[0] =
-            Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
-         return;
-      }
-      for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
-         std::array<std::uint64_t, 2> entries{0, 0};
-         for (const auto &slice : fPlan.GetSlices(split))
-            entries[fPlan.GetUnit(slice.fUnit).fDataFrame % fNumInputs] += slice.fTake;
-         const auto name = split == ESplit::kTrain ? "training" : "validation";
-         fResampling[static_cast<int>(split)] = Detail::RResamplingPlan::ByDataFrame(
-            entries, fOptions.fSampling, fOptions.fSamplingRatio, fOptions.fReplacement, name);
-      }
-   }
+   void PlanResampling();
 
    /// The passes of the options that learn from the training split: class weights, normalisation.
-   void FitWeightsAndNormalization()
-   {
-      if (fOptions.IsClassWeighted()) {
-         const auto validation =
-            fOptions.fBalanceClasses ? std::map<std::int64_t, std::uint64_t>{} : CountClasses(ESplit::kValidation);
-         // One pass counts the classes, and their bins when reweighting (otherwise a single bin).
-         const Detail::RReweightBins bins = fOptions.fReweight.IsActive()
-                                               ? Detail::RReweightBins(fTable.GetReweightColumns(), fOptions.fReweight.fEdges)
-                                               : Detail::RReweightBins();
-         const auto binCounts = CountClassBins(ESplit::kTrain, bins);
-         std::map<std::int64_t, std::uint64_t> train;
-         for (const auto &[label, perBin] : binCounts)
-            train[label] = std::accumulate(perBin.begin(), perBin.end(), std::uint64_t{0});
-         SetClassWeights(Detail::ChooseClassWeights(fOptions, train, validation));
-         if (fOptions.fReweight.IsActive())
-            fTable.SetReweighting(bins, Detail::ReweightToReference(fOptions.fReweight, binCounts, bins.GetNumBins()));
-      }
-      std::vector<ENormalization> methods;
-      for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
-         const auto &slot = fTable.GetSlot(c);
-         const auto named = fOptions.fNormalizeColumns.find(fColumnNames[c]);
-         const auto method = named != fOptions.fNormalizeColumns.end() ? named->second : fOptions.fNormalize;
-         if (slot.fBlock == EBlock::kFeatures)
-            methods.insert(methods.end(), slot.fWidth, method);
-      }
-      if (std::any_of(methods.begin(), methods.end(), [](ENormalization m) { return m != ENormalization::kNone; }))
-         SetNormalization(RNormalization::Fit(GetFeatureElementNames(), methods, ComputeFeatureStatistics()));
-   }
+   void FitWeightsAndNormalization();
 
    bool IsResampled(ESplit split) const { return fResampling[static_cast<int>(split)].IsActive(); }
    /// Whether epochs are read in a shuffled order (the global shuffle reads in order and shuffles after).
@@ -392,44 +339,13 @@ private:
    /// Reads the entries of `split` in order on the calling thread, calling visit(values...) for each, and
    /// reports them to fOptions.fProgress as `task`.
    template <typename Visit>
-   void VisitSplit(ESplit split, EProgressTask task, Visit &&visit)
-   {
-      StopEpochs();
-      const auto view = GetDatasetView();
-      auto &progress = *fOptions.fProgress;
-      progress.Begin(task, fPlan.GetNumEntries(split));
-      for (const auto &slice : fPlan.GetSlices(split)) {
-         const auto &unit = fPlan.GetUnit(slice.fUnit);
-         auto reader = (view.ReadsFile(slice.fUnit) ? *view.fSources[unit.fDataFrame] : view.fEventLoop).MakeReader();
-         reader->SetThreads(fOptions.fReadThreads);
-         for (std::uint64_t done = 0; done < slice.fTake;) {
-            const auto read = reader->Read(unit, fPlan.GetPassing(slice.fUnit), slice.fSkip + done,
-                                           slice.fTake - done);
-            std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors;
-            for (std::size_t c = 0; c < cursors.size(); ++c)
-               cursors[c] = reader->GetCursor(c);
-            for (std::uint64_t j = 0; j < read; ++j)
-               Detail::RBatchWriter<Columns...>::VisitNext(cursors, visit);
-            done += read;
-            progress.Advance(read);
-         }
-      }
-      progress.End();
-   }
+   void VisitSplit(ESplit split, EProgressTask task, Visit &&visit);
 
    static constexpr auto kColumns = std::index_sequence_for<Columns...>{};
 
    /// Adds the feature elements of one entry to their statistics (padding is not counted).
    template <std::size_t... I>
-   void Accumulate(std::vector<RRunningStatistics> &elements, std::index_sequence<I...>, const Columns &...values) const
-   {
-      const int expand[] = {(fTable.GetSlot(I).fBlock == EBlock::kFeatures
-                                ? (Detail::AccumulateColumn(fTable.GetSlot(I), elements.data() + fTable.GetSlot(I).fOffset,
-                                                            values),
-                                   0)
-                                : 0)...};
-      static_cast<void>(expand);
-   }
+   void Accumulate(std::vector<RRunningStatistics> &elements, std::index_sequence<I...>, const Columns &...values) const;
 
    std::shared_ptr<REpochRun> Register(std::shared_ptr<REpochRun> run)
    {
@@ -472,6 +388,108 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
    FitWeightsAndNormalization();
    // The loading threads run event loops while the caller may use ROOT (or cling, from Python).
    ROOT::EnableThreadSafety();
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::SplitNodesByKey()
+{
+   const Detail::RKeySplit rule(fOptions);
+   std::vector<ROOT::RDF::RNode> nodes;
+   for (auto split : {ESplit::kTrain, ESplit::kValidation})
+      for (auto &node : fNodes)
+         nodes.push_back(rule.Select(node, split));
+   fNodes = std::move(nodes);
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::PlanResampling()
+{
+   fResampling = {};
+   if (fOptions.fSampling == ESampling::kNone)
+      return;
+   if (fOptions.fResampleBy == ESampleBy::kTarget) {
+      fResampling[0] =
+         Detail::RResamplingPlan(CountClasses(ESplit::kTrain), fOptions.fSampling, fOptions.fSamplingRatio);
+      return;
+   }
+   for (auto split : {ESplit::kTrain, ESplit::kValidation}) {
+      std::array<std::uint64_t, 2> entries{0, 0};
+      for (const auto &slice : fPlan.GetSlices(split))
+         entries[fPlan.GetUnit(slice.fUnit).fDataFrame % fNumInputs] += slice.fTake;
+      const auto name = split == ESplit::kTrain ? "training" : "validation";
+      fResampling[static_cast<int>(split)] = Detail::RResamplingPlan::ByDataFrame(
+         entries, fOptions.fSampling, fOptions.fSamplingRatio, fOptions.fReplacement, name);
+   }
+}
+
+template <typename... Columns>
+void RDataLoader<Columns...>::FitWeightsAndNormalization()
+{
+   if (fOptions.IsClassWeighted()) {
+      const auto validation =
+         fOptions.fBalanceClasses ? std::map<std::int64_t, std::uint64_t>{} : CountClasses(ESplit::kValidation);
+      // One pass counts the classes, and their bins when reweighting (otherwise a single bin).
+      const Detail::RReweightBins bins = fOptions.fReweight.IsActive()
+                                            ? Detail::RReweightBins(fTable.GetReweightColumns(), fOptions.fReweight.fEdges)
+                                            : Detail::RReweightBins();
+      const auto binCounts = CountClassBins(ESplit::kTrain, bins);
+      std::map<std::int64_t, std::uint64_t> train;
+      for (const auto &[label, perBin] : binCounts)
+         train[label] = std::accumulate(perBin.begin(), perBin.end(), std::uint64_t{0});
+      SetClassWeights(Detail::ChooseClassWeights(fOptions, train, validation));
+      if (fOptions.fReweight.IsActive())
+         fTable.SetReweighting(bins, Detail::ReweightToReference(fOptions.fReweight, binCounts, bins.GetNumBins()));
+   }
+   std::vector<ENormalization> methods;
+   for (std::size_t c = 0; c < fColumnNames.size(); ++c) {
+      const auto &slot = fTable.GetSlot(c);
+      const auto named = fOptions.fNormalizeColumns.find(fColumnNames[c]);
+      const auto method = named != fOptions.fNormalizeColumns.end() ? named->second : fOptions.fNormalize;
+      if (slot.fBlock == EBlock::kFeatures)
+         methods.insert(methods.end(), slot.fWidth, method);
+   }
+   if (std::any_of(methods.begin(), methods.end(), [](ENormalization m) { return m != ENormalization::kNone; }))
+      SetNormalization(RNormalization::Fit(GetFeatureElementNames(), methods, ComputeFeatureStatistics()));
+}
+
+template <typename... Columns>
+template <typename Visit>
+void RDataLoader<Columns...>::VisitSplit(ESplit split, EProgressTask task, Visit &&visit)
+{
+   StopEpochs();
+   const auto view = GetDatasetView();
+   auto &progress = *fOptions.fProgress;
+   progress.Begin(task, fPlan.GetNumEntries(split));
+   for (const auto &slice : fPlan.GetSlices(split)) {
+      const auto &unit = fPlan.GetUnit(slice.fUnit);
+      auto reader = (view.ReadsFile(slice.fUnit) ? *view.fSources[unit.fDataFrame] : view.fEventLoop).MakeReader();
+      reader->SetThreads(fOptions.fReadThreads);
+      for (std::uint64_t done = 0; done < slice.fTake;) {
+         const auto read = reader->Read(unit, fPlan.GetPassing(slice.fUnit), slice.fSkip + done,
+                                        slice.fTake - done);
+         std::array<Detail::RColumnCursor, sizeof...(Columns)> cursors;
+         for (std::size_t c = 0; c < cursors.size(); ++c)
+            cursors[c] = reader->GetCursor(c);
+         for (std::uint64_t j = 0; j < read; ++j)
+            Detail::RBatchWriter<Columns...>::VisitNext(cursors, visit);
+         done += read;
+         progress.Advance(read);
+      }
+   }
+   progress.End();
+}
+
+template <typename... Columns>
+template <std::size_t... I>
+void RDataLoader<Columns...>::Accumulate(std::vector<RRunningStatistics> &elements, std::index_sequence<I...>,
+                                         const Columns &...values) const
+{
+   const int expand[] = {(fTable.GetSlot(I).fBlock == EBlock::kFeatures
+                             ? (Detail::AccumulateColumn(fTable.GetSlot(I), elements.data() + fTable.GetSlot(I).fOffset,
+                                                         values),
+                                0)
+                             : 0)...};
+   static_cast<void>(expand);
 }
 
 template <typename... Columns>
