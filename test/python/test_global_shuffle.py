@@ -220,6 +220,19 @@ def test_a_deleted_cache_is_built_again_with_a_warning(sorted_signal_background)
         first.tolist(), second.tolist(), third.tolist()]
 
 
+def test_a_pile_directory_that_cannot_be_made_raises_and_counts_no_epoch(sorted_signal_background, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    loader = sorted_loader(sorted_signal_background, shuffle="global", cache_dir=cache, drop_remainder=False)
+    cache.rmdir()
+    with pytest.raises(OSError, match=f"cannot make the directory {cache}/rdataloader-piles-"):
+        list(loader.as_numpy())
+    cache.mkdir()
+    # The failed start counted no epoch: the next one is the first, as in an undisturbed loader.
+    undisturbed = sorted_loader(sorted_signal_background, shuffle="global", drop_remainder=False)
+    assert np.array_equal(epoch_indices(loader.as_numpy()), epoch_indices(undisturbed.as_numpy()))
+
+
 FULL_DISK = """
 import resource, signal, sys
 import ROOT

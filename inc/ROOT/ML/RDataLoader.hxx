@@ -568,13 +568,15 @@ std::shared_ptr<REpochRun> RDataLoader<Columns...>::StartEpoch(ESplit split, std
    if (skipBatches > GetNumBatches(split))
       throw std::invalid_argument("ROOT::ML::RDataLoader: cannot skip " + std::to_string(skipBatches) +
                                   " batches of an epoch of " + std::to_string(GetNumBatches(split)));
-   const auto epoch = fEpochs[static_cast<int>(split)]++;
-   const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epoch});
+   auto &epochs = fEpochs[static_cast<int>(split)];
+   const auto seed = Detail::RRandom::Derive(fOptions.fSeed, {static_cast<std::uint64_t>(split), epochs});
    auto run = std::make_shared<REpochRun>(split, GetWindowBatches(split));
+   // The epoch counts once started: a pile directory that cannot be made leaves the count as it was.
    if (fOptions.fShuffle == EShuffle::kGlobal)
       run->Start(MakePileEpoch(split, seed, skipBatches));
    else
       run->Start(Detail::REpochProducer<Columns...>(GetDatasetView(), PlanEpoch(split, seed, skipBatches)));
+   ++epochs;
    return Register(std::move(run));
 }
 
