@@ -88,8 +88,8 @@ MUTANTS = (
         "split-overlap",
         "train and validation are disjoint (a unit cut between them gives validation its last entries)",
         "inc/ROOT/ML/Detail/RReadingPlan.hxx",
-        "validation.push_back({u, fUnits[u].fCount - take, take});",
-        "validation.push_back({u, 0, take});",
+        "validation.push_back({block.fUnit, block.fSkip + block.fTake, take});",
+        "validation.push_back({block.fUnit, block.fSkip, take});",
         (TESTS + "test_epoch.py::test_filtered_split_covers_passing_entries_once_without_leakage",),
     ),
     Mutant(
@@ -194,6 +194,14 @@ MUTANTS = (
         "      StopEpochs();\n      fPiles.Clear();\n   }",
         "      StopEpochs();\n   }",
         (TESTS + "test_global_shuffle.py::test_cache_lives_in_cache_dir_at_the_reported_size_and_is_removed",),
+    ),
+    Mutant(
+        "split-drawn-by-whole-units",
+        "the validation split of a dataframe of few clusters is drawn from all over it, not from its tail",
+        "inc/ROOT/ML/Detail/RReadingPlan.hxx",
+        "static constexpr std::uint64_t kSplitBlocks = 32;",
+        "static constexpr std::uint64_t kSplitBlocks = 1;",
+        (TESTS + "test_shuffle.py::test_the_validation_split_of_a_file_of_one_cluster_is_drawn_from_all_over_it",),
     ),
     Mutant(
         "single-stream",

@@ -257,7 +257,8 @@ class RDataLoader:
 
         The two are disjoint and fixed for the life of the loader. By default the validation
         fraction is exact to one entry, its entries drawn from the seed in reading units
-        (clusters) all over the dataset. With ``split_key``, each entry's split depends on the value
+        (clusters, or parts of them for a dataframe of fewer than 32) all over the dataset. With
+        ``split_key``, each entry's split depends on the value
         of that integer column alone (an event number), whatever the files, clusters or seed: the
         same events validate in every run, tool and file layout.
 

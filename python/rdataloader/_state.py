@@ -14,7 +14,9 @@ from typing import Any, Mapping
 from ._engine import Engine
 from ._spec import LoaderSpec, window_batches
 
-FORMAT = "rdataloader.state/1"
+#: 2: the validation split of a dataframe of few clusters is drawn in blocks of its clusters, so that a state of
+#: format 1 would resume another split.
+FORMAT = "rdataloader.state/2"
 SPLITS = ("train", "validation")
 
 
@@ -66,8 +68,12 @@ def _count(value: Any, what: str) -> int:
 
 def load_state_dict(spec: LoaderSpec, engine: Engine, state: Mapping[str, Any]) -> None:
     """Check the whole state first and change the loader only then: a refused state leaves it as it was."""
-    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
+    if not isinstance(state, Mapping) or not str(state.get("format", "")).startswith(FORMAT.split("/")[0] + "/"):
         raise ValueError(f"not an RDataLoader state (a dict from state_dict() with format {FORMAT!r})")
+    if state["format"] != FORMAT:
+        raise ValueError(f"this state was saved by another version of rdataloader (format {state['format']!r}, this "
+                         f"version reads {FORMAT!r}), whose epochs this one does not reproduce: start the run again, "
+                         "or resume it with that version")
     try:
         saved_options, digest, running = state["options"], state["dataset"], state["running"]
         seed = _count(state["seed"], "seed")

@@ -308,6 +308,9 @@ def test_loading_something_that_is_not_a_state_raises(clustered_file):
     train, _ = build_loaders({"paths": clustered_file, "test_size": 0.2})
     with pytest.raises(ValueError, match="not an RDataLoader state"):
         train.load_state_dict({"epoch": 3})
+    # A state of the version before the split was drawn in blocks would resume another split.
+    with pytest.raises(ValueError, match="saved by another version of rdataloader .format 'rdataloader.state/1'"):
+        train.load_state_dict({**state, "format": "rdataloader.state/1"})
     with pytest.raises(ValueError, match="malformed RDataLoader state"):
         train.load_state_dict({**state, "running": {"split": "train", "batches": 10**6}})
     with pytest.raises(ValueError, match="malformed RDataLoader state"):

@@ -10,7 +10,7 @@ import pytest
 
 import ROOT
 
-from conftest import write_tree
+from conftest import epoch_indices, write_tree
 
 
 def label_mix(sorted_signal_background, **kwargs):
@@ -52,6 +52,28 @@ def test_a_small_window_mixes_a_sorted_file_of_one_cluster(data_dir, rntuple):
     stats = loader.stats()
     assert stats["streams"] >= 2 and stats["label_mix_r"] < 1.5, stats
     assert not np.any((means == 0) | (means == 1))
+
+
+@pytest.mark.parametrize("fmt", ["ttree", "rntuple"])
+def test_the_validation_split_of_a_file_of_one_cluster_is_drawn_from_all_over_it(data_dir, fmt):
+    # A file sorted by x, written as one cluster: validating on its last quarter would validate on the
+    # largest x only.
+    path = write_tree(data_dir / "one_cluster_split.root", 4000, cluster=4000)
+    if fmt == "rntuple":
+        rntuple = str(data_dir / "one_cluster_split_rntuple.root")
+        options = ROOT.RDF.RSnapshotOptions()
+        options.fOutputFormat = ROOT.RDF.ESnapshotOutputFormat.kRNTuple
+        ROOT.RDataFrame("tree", path).Snapshot("tree", rntuple, ["idx", "label", "x", "y"], options)
+        path = rntuple
+    for seed in range(5):
+        train, validation = ROOT.ML.RDataLoader(ROOT.RDataFrame("tree", path), batch_size=100, columns=["idx", "x"],
+                                                set_seed=seed, drop_remainder=False).train_test_split(0.25)
+        seen = epoch_indices(validation.as_numpy())
+        assert len(seen) == 1000 and len(np.intersect1d(seen, epoch_indices(train.as_numpy()))) == 0
+        # Parts of the cluster from both halves of the file, and a new draw for every seed.
+        assert np.any(seen < 2000) and np.any(seen >= 2000), (seed, np.sort(seen)[[0, -1]])
+        assert seed == 0 or not np.array_equal(np.sort(seen), first)
+        first = np.sort(seen) if seed == 0 else first
 
 
 @pytest.mark.parametrize("cluster", [100, 10_000], ids=["many-clusters", "one-cluster"])

@@ -327,14 +327,8 @@ private:
    }
 
    /// Whether a stream can start reading anywhere in unit `u`: its source can, or its event loop can be
-   /// narrowed to the entries asked (an event loop over a whole dataframe, or over a unit whose passing
-   /// entries are not known, starts from the unit's first entry every time).
-   bool IsSeekable(std::size_t u) const
-   {
-      const auto &unit = fPlan.GetUnit(u);
-      return GetDatasetView().ReadsFile(u) ||
-             (!unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || fPlan.GetPassing(u).IsRecorded()));
-   }
+   /// narrowed to the entries asked.
+   bool IsSeekable(std::size_t u) const { return GetDatasetView().ReadsFile(u) || fPlan.IsLoopSeekable(u); }
 
    /// Reads the entries of `split` in order on the calling thread, calling visit(values...) for each, and
    /// reports them to fOptions.fProgress as `task`.

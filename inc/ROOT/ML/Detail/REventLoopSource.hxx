@@ -180,7 +180,7 @@ public:
          fChunks[c].Clear(vector[c], sizes[c]);
       // The loop's range: narrowed to the entries asked where the plan can tell their source entries.
       std::uint64_t begin = unit.fLoopBegin, end = unit.fLoopEnd, skip = first;
-      const bool narrowed = !unit.fWholeLoop && !unit.fListed && (!unit.fFiltered || mask.IsRecorded());
+      const bool narrowed = unit.IsLoopSeekable(mask);
       if (narrowed) {
          begin = unit.fBegin + (unit.fFiltered ? mask.Select(first) : first);
          end = unit.fFiltered ? unit.fBegin + mask.Select(first + count - 1) + 1 : begin + count;

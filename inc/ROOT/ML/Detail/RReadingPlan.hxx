@@ -70,6 +70,29 @@ class RReadingPlan {
       return quota;
    }
 
+   /// Parts of the draw per dataframe at least, where its units allow: each unit a dataframe has fewer units
+   /// than this is cut into equal parts.
+   static constexpr std::uint64_t kSplitBlocks = 32;
+
+   /// The blocks DrawSplit() draws from, in file order: each unit whole or, `shuffled`, cut into equal parts
+   /// where its dataframe has fewer than kSplitBlocks units and a read can start anywhere in it
+   /// (IsLoopSeekable()).
+   std::vector<RUnitSlice> GetSplitBlocks(bool shuffled) const
+   {
+      std::vector<std::uint64_t> units(fNumDataFrames, 0);
+      for (const auto &u : fUnits)
+         ++units[u.fDataFrame];
+      std::vector<RUnitSlice> blocks;
+      for (std::size_t i = 0; i < fUnits.size(); ++i) {
+         const auto &unit = fUnits[i];
+         const auto parts = shuffled && IsLoopSeekable(i) ? (kSplitBlocks + units[unit.fDataFrame] - 1) / units[unit.fDataFrame] : 1;
+         const auto size = std::max<std::uint64_t>(1, (unit.fCount + parts - 1) / parts);
+         for (std::uint64_t skip = 0; skip < unit.fCount; skip += size)
+            blocks.push_back({i, skip, std::min(size, unit.fCount - skip)});
+      }
+      return blocks;
+   }
+
    void AssignSplitByDataFrame()
    {
       fSlices[0].clear();
@@ -116,37 +139,48 @@ public:
          return;
       }
       auto remaining = ValidationQuota(validationSplit, fNumDataFrames);
-      std::vector<std::size_t> order(fUnits.size());
+      // The pieces the draw picks validation entries from, in file order: whole units, or, shuffled, parts of
+      // them where a dataframe has few units (a file of one cluster would otherwise validate on its tail).
+      auto blocks = GetSplitBlocks(shuffled);
+      std::vector<std::size_t> order(blocks.size());
       for (std::size_t i = 0; i < order.size(); ++i)
          order[i] = shuffled ? i : order.size() - 1 - i;
-      // Shuffled, validation units are drawn from all over each dataframe, so that a dataset sorted by
+      // Shuffled, validation blocks are drawn from all over each dataframe, so that a dataset sorted by
       // process still validates on every process. The draw depends on the seed alone.
       if (shuffled)
          RRandom(RRandom::Derive(seed, {0x5b117})).Shuffle(order.begin(), order.end());
 
-      std::vector<RUnitSlice> train(fUnits.size()), validation;
-      for (std::size_t i = 0; i < fUnits.size(); ++i)
-         train[i] = {i, 0, fUnits[i].fCount};
-      for (auto u : order) {
-         auto &left = remaining[fUnits[u].fDataFrame];
-         const auto take = std::min(left, fUnits[u].fCount);
+      std::vector<RUnitSlice> validation;
+      for (auto b : order) {
+         auto &block = blocks[b];
+         auto &left = remaining[fUnits[block.fUnit].fDataFrame];
+         const auto take = std::min(left, block.fTake);
          if (take == 0)
             continue;
-         validation.push_back({u, fUnits[u].fCount - take, take});
-         train[u].fTake -= take;
+         block.fTake -= take;
+         validation.push_back({block.fUnit, block.fSkip + block.fTake, take});
          left -= take;
       }
+      // The training entries: what the draw left of each block, neighbours within a unit joined.
       fSlices[0].clear();
-      for (const auto &s : train)
-         if (s.fTake > 0)
-            fSlices[0].push_back(s);
-      if (!shuffled)
-         std::reverse(validation.begin(), validation.end()); // back into file order
+      for (const auto &block : blocks) {
+         auto *last = fSlices[0].empty() ? nullptr : &fSlices[0].back();
+         if (last && last->fUnit == block.fUnit && last->fSkip + last->fTake == block.fSkip)
+            last->fTake += block.fTake;
+         else if (block.fTake > 0)
+            fSlices[0].push_back(block);
+      }
+      // Back into file order, so that each unit's slices follow one another (see GetShard()).
+      std::sort(validation.begin(), validation.end(), [](const RUnitSlice &a, const RUnitSlice &b) {
+         return a.fUnit != b.fUnit ? a.fUnit < b.fUnit : a.fSkip < b.fSkip;
+      });
       fSlices[1] = std::move(validation);
       CountSplitEntries();
    }
 
    const RReadingUnit &GetUnit(std::size_t i) const { return fUnits[i]; }
+   /// Whether an event loop can be narrowed to any entries of unit `i` (RReadingUnit::IsLoopSeekable()).
+   bool IsLoopSeekable(std::size_t i) const { return fUnits[i].IsLoopSeekable(fPassing[i]); }
    /// Which source entries of unit `i` pass its filters; not recorded (IsRecorded() false) for units
    /// whose entries all pass, or that were counted by implicitly multi-threaded loops.
    const RPassingMask &GetPassing(std::size_t i) const { return fPassing[i]; }
@@ -179,17 +213,27 @@ public:
       return GetNumEntries(split) / worldSize;
    }
 
-   /// The slices shard `rank` of `worldSize` reads in one epoch, in reading order. The split's slices are
-   /// put in the epoch's order (drawn from `epochSeed`, which differs between epochs and is the same in
-   /// every process), and that sequence of entries is cut into consecutive shards of GetShardEntries()
+   /// The slices shard `rank` of `worldSize` reads in one epoch, in reading order. The split's units, each
+   /// with its slices, are put in the epoch's order (drawn from `epochSeed`, which differs between epochs and
+   /// is the same in every process), and that sequence of entries is cut into consecutive shards of GetShardEntries()
    /// entries. The shards are thus disjoint, equal and made of whole units but for at most two per shard,
    /// cut at a passing-entry boundary; every process can compute every shard without communicating.
    std::vector<RUnitSlice>
    GetShard(ESplit split, bool shuffle, std::uint64_t epochSeed, std::uint64_t rank, std::uint64_t worldSize) const
    {
-      auto order = GetSlices(split);
+      const auto &slices = GetSlices(split);
+      // The units in a new order, each unit's slices together: an event loop then reads each unit's cluster
+      // once per epoch, however the split cut it.
+      std::vector<std::size_t> firsts; // of each unit's slices, which follow one another
+      for (std::size_t i = 0; i < slices.size(); ++i)
+         if (i == 0 || slices[i].fUnit != slices[i - 1].fUnit)
+            firsts.push_back(i);
       if (shuffle)
-         RRandom(epochSeed).Shuffle(order.begin(), order.end());
+         RRandom(epochSeed).Shuffle(firsts.begin(), firsts.end());
+      std::vector<RUnitSlice> order;
+      for (const auto first : firsts)
+         for (auto i = first; i < slices.size() && slices[i].fUnit == slices[first].fUnit; ++i)
+            order.push_back(slices[i]);
       const auto entries = GetShardEntries(split, worldSize);
       return Cut(order, rank * entries, (rank + 1) * entries);
    }

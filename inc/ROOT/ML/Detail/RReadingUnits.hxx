@@ -48,6 +48,13 @@ struct RReadingUnit {
    bool fFiltered = false;   ///< Some source entries of the range may not pass its filters (or entry list).
    std::uint64_t fCount = 0; ///< Entries that pass the dataframe's filters (and are in its entry list).
    std::uint64_t fDataFrameEnd = 0; ///< Source entries of the whole dataframe.
+
+   /// Whether an event loop can be narrowed to any of the unit's entries, given which pass its filters (a loop
+   /// over a whole dataframe, or over a unit whose passing entries are not known, starts at its first entry).
+   bool IsLoopSeekable(const RPassingMask &passing) const
+   {
+      return !fWholeLoop && !fListed && (!fFiltered || passing.IsRecorded());
+   }
 };
 
 /// Restores a dataframe's entry range to all its entries when an event loop over a unit ends, so
