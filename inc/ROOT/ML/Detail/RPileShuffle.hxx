@@ -301,8 +301,9 @@ class RPileShuffle {
       for (int attempt = 0;; ++attempt) {
          const auto root = parent + "/rdataloader-piles-" + std::to_string(names.Next() % 1000000000);
          errno = 0;
-         // mkdir fails when the name is taken: another loader's.
-         if (gSystem->mkdir(root.c_str()) == 0)
+         // mkdir fails when the name is taken: another loader's. Private, as mkdtemp makes it: the rows are
+         // the user's data.
+         if (gSystem->mkdir(root.c_str()) == 0 && gSystem->Chmod(root.c_str(), 0700) == 0)
             return root;
          if (errno != EEXIST || attempt == 100)
             FailDirectory(root);
