@@ -328,9 +328,10 @@ class Engine:
         skip = token.batches
         expected = self.num_batches(split) - skip
         if self._cxx.HasDamagedPiles(self._splits[split]):
+            directory = self._stats.get(split, {}).get("cache_dir")
             warnings.warn(
-                f"RDataLoader: the shuffle cache {self._stats[split].get('cache_dir')} was deleted or changed since "
-                "it was written; this epoch builds it again",
+                f"RDataLoader: the shuffle cache {directory} was deleted or changed since it was written; this epoch "
+                "builds it again",
                 RuntimeWarning,
                 stacklevel=3,
             )
