@@ -343,9 +343,11 @@ def test_torchrun_ddp_tutorial_trains_on_disjoint_equal_shards(tmp_path):
         together = np.concatenate([s["events"] for s in seen])
         assert len(np.unique(together)) == len(together) == used
         assert together.min() >= 0 and together.max() < 20000
-        # Each rank reads its own part of the file: about 80 % / 2 of it, plus metadata.
+        # Each rank reads its own part of the file: about 80 % / 2 of it, plus metadata (a twentieth of this small
+        # file) and the baskets on its shard's borders; measured 0.51 and 0.56 of the file. Reading the other
+        # rank's shard too would be 0.8 at least.
         for s, log in zip(seen, logs):
-            assert s["bytes_read"] < 0.55 * log["file_bytes"], (s["bytes_read"], log["file_bytes"])
+            assert s["bytes_read"] < 0.65 * log["file_bytes"], (s["bytes_read"], log["file_bytes"])
     for log in logs:
         first, second = log["epochs"]
         assert set(first["events"]) != set(second["events"])
