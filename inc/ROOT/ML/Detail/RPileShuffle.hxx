@@ -194,6 +194,9 @@ public:
    {
       const auto bytes = fRecord.GetBytes();
       const auto start = fStaged.size();
+      // The buffer keeps its capacity from one scatter to the next: regrowing it would copy it again.
+      if (fStaged.capacity() == 0)
+         fStaged.reserve(kStagedBytes + batch.GetNumRows() * bytes);
       fStaged.resize(start + batch.GetNumRows() * bytes);
       for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
          fRecord.Write(batch, row, fStaged.data() + start + row * bytes);
@@ -221,13 +224,13 @@ public:
          if (firstOf[pile + 1] > firstOf[pile])
             Append(pile, byPile.data() + firstOf[pile] * bytes, firstOf[pile + 1] - firstOf[pile]);
       fStaged.clear();
-      fStaged.shrink_to_fit();
    }
 
    /// Scatters the last rows: the cache can be read from now on.
    void Complete()
    {
       Scatter();
+      fStaged.shrink_to_fit();
       fComplete = true;
    }
 
