@@ -408,12 +408,23 @@ void GlobalShuffleDeliversUniformBatchesFromItsPiles()
       ReadEpoch(undisturbed.Train());
       ReadEpoch(undisturbed.Train());
       RDL_CHECK(third == ReadEpoch(undisturbed.Train()).fIndices);
+
+      // Piles hold the rows of one split as delivered: another seed's split is written anew.
+      auto reseeded = windowed;
+      reseeded.fSeed = options.fSeed + 1;
+      RIndexLoader otherSplit(df, IndexColumns(), reseeded);
+      loader.SetSeed(reseeded.fSeed);
+      CheckSameEntries(ReadEpoch(loader.Train()).fIndices, ReadEpoch(otherSplit.Train()).fIndices, "reseeded epoch");
+      RDL_CHECK_THROWS(loader.SetWorker(0, 2), std::invalid_argument, "reads its piles in one process");
    }
    RDL_CHECK(std::filesystem::is_empty(piles));
 
    auto eager = options;
    eager.fLoadEager = true;
    RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), eager), std::invalid_argument, "choose one");
+   auto ranks = options;
+   ranks.fWorldSize = 2;
+   RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), ranks), std::invalid_argument, "fWorldSize > 1");
    RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), [&] {
                        auto o = windowed;
                        o.fCacheDirectory = piles.string();
