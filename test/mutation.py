@@ -363,9 +363,9 @@ MUTANTS = (
         "batches-in-memory-ignored",
         "batches_in_memory sets the shuffle window, and so the loader's memory (the default, 48 MiB of batches, "
         "only when it is not given)",
-        "python/rdataloader/_spec.py",
-        "    if spec.batches_in_memory is not None:\n        return spec.batches_in_memory\n",
-        "",
+        "inc/ROOT/ML/RDataLoader.hxx",
+        "   if (fOptions.fBatchesInMemory == 0) {",
+        "   {",
         (TESTS + "test_guarantees.py::test_memory_stays_within_twice_the_window_on_a_dataset_many_times_larger",),
     ),
     Mutant(

@@ -8,7 +8,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -19,11 +19,10 @@ from ._layout import Block, CollectionBlock, Layout
 from ._normalization import Normalization, element_methods
 from ._progress import Progress
 from ._reweighting import Reweighting
-from ._spec import LoaderSpec, SplitSpec, window_batches
-from ._types import OUTPUT_DTYPES
+from ._options import checked_options
+from ._spec import LoaderSpec, SplitSpec
 
 _live_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
-_SAMPLING_KINDS = {"undersampling": "kUndersampling", "oversampling": "kOversampling"}
 #: Above this R (of the label mix or of a feature) a shuffled epoch is reported as poorly mixed: a perfect
 #: shuffle gives about 1 whatever the batch size, batches in the order of a sorted column sqrt(batch_size).
 _UNMIXED_R = 2.0
@@ -60,43 +59,7 @@ class Engine:
         self.spec = spec
         self.split = split
         ml = _cxx.cxx_namespace()
-        options = ml.RDataLoaderOptions()
-        options.fBatchSize = spec.batch_size
-        options.fBatchesInMemory = window_batches(spec)
-        options.fLoadEager = spec.load_eager
-        options.fWeights = spec.weights
-        options.fBalanceClasses = spec.class_weights == "balanced"
-        if isinstance(spec.class_weights, Mapping):
-            for label, weight in spec.class_weights.items():
-                options.fClassWeights[label] = weight
-        if spec.sampling is not None:
-            options.fSampling = getattr(ml.ESampling, _SAMPLING_KINDS[spec.sampling.kind])
-            options.fSamplingRatio = spec.sampling.ratio
-            options.fReplacement = spec.sampling.replacement
-            options.fResampleBy = ml.ESampleBy.kTarget if spec.sampling.by == "target" else ml.ESampleBy.kDataFrame
-        options.fValidationSplit = split.test_size
-        options.fSplitKey = split.key or ""
-        options.fNumFolds = split.n_folds
-        options.fFold = split.fold
-        options.fShuffle = (ml.EShuffle.kGlobal if spec.global_shuffle else
-                            ml.EShuffle.kWindow if spec.shuffle else ml.EShuffle.kNone)
-        options.fCacheDirectory = spec.cache_dir or ""
-        options.fDropRemainder = spec.drop_remainder
-        options.fSeed = spec.seed
-        options.fVecPadding = spec.vec_padding
-        options.fRank = spec.rank
-        options.fWorldSize = spec.world_size
-        options.fReadThreads = spec.read_threads
-        for t in spec.targets:
-            options.fTargets.push_back(t)
-        for name, size in spec.max_vec_sizes.items():
-            options.fMaxVecSizes[name] = size
-        for name, dtype in spec.dtypes.items():
-            options.fDTypes[name] = getattr(ml.EDType, OUTPUT_DTYPES[dtype])
-        for collection in spec.collections:
-            options.fCollections.push_back(self._collection_options(ml, collection))
-        if spec.reweight is not None:
-            options.fReweight = spec.reweight.to_cxx(ml)
+        options = checked_options(spec, split)
         # Where the passes over the data report how far they are, for the progress display.
         import cppyy
 
@@ -123,18 +86,6 @@ class Engine:
         self._worker: tuple[int, int] | None = None
         self._warned_unmixed = False
         _live_engines.add(self)
-
-    @staticmethod
-    def _collection_options(ml, collection):
-        options = ml.RCollectionOptions()
-        options.fName = collection.name
-        for name in collection.fields:
-            options.fFields.push_back(name)
-        options.fMaxLength = collection.max_len
-        options.fSortBy = collection.sort_by or ""
-        options.fLayout = ml.ECollectionLayout.kPacked if collection.packed else ml.ECollectionLayout.kPadded
-        options.fDType = getattr(ml.EDType, OUTPUT_DTYPES[collection.dtype])
-        return options
 
     def _make_layout(self, ml) -> Layout:
         spec = self.spec
@@ -202,6 +153,11 @@ class Engine:
 
     def last_batch_size(self, split: int) -> int:
         return int(self._cxx.GetLastBatchSize(self._splits[split]))
+
+    @property
+    def batches_in_memory(self) -> int:
+        """The shuffle window in batches, as given or as C++ chose it (``load_eager`` aside)."""
+        return int(self._cxx.GetOptions().fBatchesInMemory)
 
     def window_batches(self, split: int) -> int:
         return int(self._cxx.GetWindowBatches(self._splits[split]))

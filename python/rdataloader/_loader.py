@@ -11,6 +11,7 @@ from . import _state
 from ._batches import Batches
 from ._engine import Engine
 from ._normalization import Normalization
+from ._options import checked_options
 from ._reweighting import Reweighting
 from ._spec import LoaderOptions, LoaderSpec, SplitSpec, build_spec, build_split
 
@@ -218,6 +219,7 @@ class RDataLoader:
             progress=progress,
         )  # fmt: skip
         self._spec: LoaderSpec = build_spec(rdataframes, options)
+        checked_options(self._spec)
         self._engine: Engine | None = None
         self._split = _TRAIN
         self._is_split = False

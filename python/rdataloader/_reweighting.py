@@ -7,7 +7,6 @@ weight by reference(bin) / (its class's share of the bin): ``ROOT::ML::RReweight
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,11 +37,12 @@ class Reweight:
 
 
 def _edges(column: str, value: Any) -> tuple[float, ...]:
-    edges = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
-    if not (len(edges) >= 2 and all(isinstance(e, numbers.Real) and not isinstance(e, bool) and math.isfinite(e)
-                                    for e in edges) and all(a < b for a, b in zip(edges, edges[1:]))):
-        raise ValueError(f"reweight: the bins of {column!r} must be a list of at least two finite, strictly increasing "
-                         f"edges, such as [0, 20, 50, 100]; got {value!r}")
+    """The bin edges given for ``column`` as numbers; C++ checks that they are bins
+    (``RDataLoaderOptions::Checked``)."""
+    edges = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else None
+    if edges is None or not all(isinstance(e, numbers.Real) and not isinstance(e, bool) for e in edges):
+        raise ValueError(f"reweight: the bins of {column!r} must be a list of edges, such as [0, 20, 50, 100]; "
+                         f"got {value!r}")
     return tuple(float(e) for e in edges)
 
 
@@ -79,8 +79,9 @@ def parse_reweight(value: Any, columns: Sequence[str], available: Sequence[str],
     reference = value.get("reference", "flat")
     if reference != "flat" and (isinstance(reference, bool) or not isinstance(reference, numbers.Integral)):
         raise ValueError(f"reweight: 'reference' is 'flat' or a class label (an integer); got {reference!r}")
-    if len(targets) != 1 or targets[0] in max_vec_sizes:
-        raise ValueError("reweight weighs the classes of a single target of class labels: give target='label'")
+    if len(targets) == 1 and targets[0] in max_vec_sizes:
+        raise ValueError(f"reweight weighs the classes of a target of class labels; target {targets[0]!r} is a vector "
+                         "column")
     return Reweight(tuple(names), edges, reference if reference == "flat" else int(reference))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import secrets
@@ -25,14 +24,17 @@ MAX_COLUMNS = 250
 #: Defined from its members (the same limit applies to the Define's callable).
 PACK_SIZE = 200
 
-#: The shuffle window (in bytes of batch memory) when ``batches_in_memory`` is not given: large
-#: enough to mix many clusters of typical files, small enough for a laptop.
-DEFAULT_WINDOW_BYTES = 48 * 1024 * 1024
-
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _count(name: str, value: Any) -> int:
+    """An integer that C++ holds in a ``std::size_t``; C++ checks its value (``RDataLoaderOptions::Checked``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
     return int(value)
 
 
@@ -185,10 +187,7 @@ def _rank_and_world_size(rank, world_size) -> tuple[int, int]:
         return 0, 1
     if rank is None or world_size is None:
         raise ValueError(f"give both rank and world_size, or neither; got rank={rank!r}, world_size={world_size!r}")
-    world_size = _positive_int("world_size", world_size)
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < world_size:
-        raise ValueError(f"rank must be an integer in [0, world_size={world_size}); got {rank!r}")
-    return int(rank), world_size
+    return _count("rank", rank), _count("world_size", world_size)
 
 
 def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
@@ -234,8 +233,6 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
         if t not in columns:
             raise not_loaded(t, "target", columns, available)
     if weights:
-        if not targets:
-            raise ValueError(f"weights={weights!r} needs a target: weights scale a loss, which needs targets")
         if weights not in columns:
             raise not_loaded(weights, "weights", columns, available)
         if weights in targets:
@@ -284,13 +281,12 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
         rank=rank,
         world_size=world_size,
         collections=groups,
-        sampling=_sampling(options, len(nodes), targets, max_vec_sizes, world_size),
+        sampling=_sampling(options, targets, max_vec_sizes),
         read_threads=int(read_threads),
         global_shuffle=options.shuffle == "global",
-        cache_dir=_cache_dir(options.cache_dir, options.shuffle),
+        cache_dir=_cache_dir(options.cache_dir),
         progress=_flag("progress", options.progress),
     )
-    _check_global_shuffle(spec)
     _check_block_dtypes(spec)
     check_normalize(options.normalize, spec.features)
     if options.normalize is not None and spec.features and spec.dtype(spec.features[0]) not in ("float32", "float64"):
@@ -369,11 +365,9 @@ def _check_block_dtypes(spec: LoaderSpec) -> None:
                 )
 
 
-def _cache_dir(cache_dir, shuffle) -> str | None:
+def _cache_dir(cache_dir) -> str | None:
     if cache_dir is None:
         return None
-    if shuffle != "global":
-        raise ValueError("cache_dir is where shuffle='global' keeps its piles; it needs shuffle='global'")
     path = os.fspath(cache_dir)
     if not os.path.isdir(path) or not os.access(path, os.W_OK):
         raise ValueError(f"cache_dir={path!r} is not a writable directory; create it, or leave cache_dir=None "
@@ -381,38 +375,12 @@ def _cache_dir(cache_dir, shuffle) -> str | None:
     return path
 
 
-def _check_global_shuffle(spec: LoaderSpec) -> None:
-    """The options that the pile cache cannot honour, refused with the way out."""
-    if not spec.global_shuffle:
-        return
-    refusals = [
-        (spec.load_eager, "load_eager=True, which already shuffles the whole split (in memory): choose one"),
-        (spec.sampling is not None, "sampling_type: resampling draws new entries every epoch, but the piles hold "
-                                    "one copy of each; use class_weights instead"),
-        (spec.world_size > 1, "world_size > 1: every rank reads a different shard every epoch; use the streaming "
-                              "shuffle (shuffle=True) with a larger batches_in_memory for distributed training"),
-        (any(c.packed for c in spec.collections), "collections_layout='packed', whose batches vary in size; use "
-                                                  "'padded'"),
-    ]
-    for refused, why in refusals:
-        if refused:
-            raise ValueError(f"shuffle='global' cannot be combined with {why}")
-
-
-def window_batches(spec: LoaderSpec) -> int:
-    """Batches in the shuffle window: as given, or about DEFAULT_WINDOW_BYTES of batch memory."""
-    if spec.batches_in_memory is not None:
-        return spec.batches_in_memory
-    return max(1, DEFAULT_WINDOW_BYTES // (spec.batch_size * spec.row_bytes()))
-
-
 def _needs_class_label(what: str, targets: list[str], max_vec_sizes: dict) -> None:
     if len(targets) != 1 or targets[0] in max_vec_sizes:
         raise ValueError(f"{what} needs exactly one scalar target column holding class labels")
 
 
-def _sampling(options: LoaderOptions, num_dataframes: int, targets: list[str], max_vec_sizes: dict,
-              world_size: int) -> Sampling | None:
+def _sampling(options: LoaderOptions, targets: list[str], max_vec_sizes: dict) -> Sampling | None:
     sampling_type, sampling_ratio, resample_by = options.sampling_type, options.sampling_ratio, options.resample_by
     replacement = options.replacement
     if resample_by not in RESAMPLE_BY:
@@ -425,25 +393,10 @@ def _sampling(options: LoaderOptions, num_dataframes: int, targets: list[str], m
         return None
     if sampling_type not in ("undersampling", "oversampling"):
         raise ValueError(f"sampling_type must be 'undersampling' or 'oversampling'; got {sampling_type!r}")
-    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, numbers.Real) or not 0 < sampling_ratio <= 1:
-        raise ValueError(
-            f"sampling_ratio (minority over majority after resampling) must be in (0, 1]; got {sampling_ratio!r}"
-        )
+    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, numbers.Real):
+        raise ValueError(f"sampling_ratio must be a number; got {sampling_ratio!r}")
     if resample_by == "target":
         _needs_class_label("sampling_type with resample_by='target'", targets, max_vec_sizes)
-    elif num_dataframes != 2:
-        raise ValueError(
-            f"sampling_type resamples two dataframes, the majority and the minority (as ROOT's loader does); got "
-            f"{num_dataframes} dataframe{'s' if num_dataframes != 1 else ''}: pass [majority_df, minority_df], or "
-            "resample_by='target' to resample the classes of the target"
-        )
-    if options.class_weights is not None or options.reweight is not None:
-        raise ValueError("choose either sampling_type (resampling) or class_weights/reweight (weighting), not both")
-    if world_size > 1:
-        raise ValueError(
-            "sampling_type is not available with world_size > 1: every rank's shard holds other classes in each "
-            "epoch, so resampled shards would differ in size; use class_weights='balanced' for distributed training"
-        )
     return Sampling(sampling_type, float(sampling_ratio), _flag("replacement", replacement), resample_by)
 
 
@@ -459,10 +412,8 @@ def _class_weights(class_weights, targets: list[str], max_vec_sizes: dict) -> st
     for label, weight in class_weights.items():
         if isinstance(label, bool) or not isinstance(label, numbers.Integral):
             raise ValueError(f"class_weights: labels must be integers; got {label!r}")
-        if not isinstance(weight, numbers.Real) or not (weight >= 0 and math.isfinite(weight)):
-            raise ValueError(
-                f"class_weights: weight of class {label} must be a finite non-negative number; got {weight!r}"
-            )
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise ValueError(f"class_weights: the weight of class {label} must be a number; got {weight!r}")
         checked[int(label)] = float(weight)
     if not checked:
         raise ValueError("class_weights is empty")
@@ -518,8 +469,4 @@ def build_split(spec: LoaderSpec, test_size: Any, split_key: Any, n_folds: Any, 
         raise TypeError("train_test_split takes either test_size or n_folds and fold, not both")
     if n_folds is None or fold is None:
         raise TypeError("k folds need both n_folds and fold (the fold used for validation)")
-    if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral) or n_folds < 2:
-        raise ValueError(f"n_folds must be an integer of at least 2; got {n_folds!r}")
-    if isinstance(fold, bool) or not isinstance(fold, numbers.Integral) or not 0 <= fold < n_folds:
-        raise ValueError(f"fold must be an integer in [0, n_folds) = [0, {n_folds}); got {fold!r}")
-    return SplitSpec(key=split_key, n_folds=int(n_folds), fold=int(fold))
+    return SplitSpec(key=split_key, n_folds=_count("n_folds", n_folds), fold=_count("fold", fold))

@@ -12,7 +12,7 @@ import numbers
 from typing import Any, Mapping
 
 from ._engine import Engine
-from ._spec import LoaderSpec, window_batches
+from ._spec import LoaderSpec
 
 #: 2: the validation split of a dataframe of few clusters is drawn in blocks of its clusters, so that a state of
 #: format 1 would resume another split.
@@ -32,7 +32,7 @@ def _options(spec: LoaderSpec, engine: Engine) -> dict[str, Any]:
         "vec_padding": spec.vec_padding,
         "dtypes": spec.dtypes,
         "batch_size": spec.batch_size,
-        "batches_in_memory": window_batches(spec),
+        "batches_in_memory": engine.batches_in_memory,
         "load_eager": spec.load_eager,
         "shuffle": "global" if spec.global_shuffle else spec.shuffle,
         "drop_remainder": spec.drop_remainder,

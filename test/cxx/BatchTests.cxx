@@ -194,7 +194,7 @@ void UnknownTargetIsRejected()
    ROOT::ML::RDataLoaderOptions options;
    options.fTargets = {"nosuchcolumn"};
    RDL_CHECK_THROWS((Construct<ROOT::ML::RDataLoader<float, int>>({"a", "b"}, options)), std::invalid_argument,
-                    "target 'nosuchcolumn' is not among the columns");
+                    "fTargets names 'nosuchcolumn', which is not among the columns");
 }
 
 void WeightsWithoutTargetAreRejected()
@@ -202,7 +202,7 @@ void WeightsWithoutTargetAreRejected()
    ROOT::ML::RDataLoaderOptions options;
    options.fWeights = "b";
    RDL_CHECK_THROWS((Construct<ROOT::ML::RDataLoader<float, int>>({"a", "b"}, options)), std::invalid_argument,
-                    "a weights column needs a target column");
+                    "fWeights needs a target column (fTargets)");
 }
 
 void VectorColumnWithoutMaxSizeIsRejected()

@@ -433,6 +433,39 @@ void GlobalShuffleDeliversUniformBatchesFromItsPiles()
                     std::invalid_argument, "it needs fShuffle = EShuffle::kGlobal");
 }
 
+void OptionsAreDecidedOnceAndSpelledByTheCaller()
+{
+   RTempDir dir("options_are_decided_once_and_spelled_by_the_caller");
+   ROOT::RDataFrame df("tree", WriteThreeFiles(dir));
+   // The default window: as many batches as fit in 48 MiB, of rows of an int64 index and a float target.
+   auto defaults = IndexOptions(64, 0.2, false);
+   defaults.fBatchesInMemory = ROOT::ML::RDataLoaderOptions{}.fBatchesInMemory;
+   const RIndexLoader loader(df, IndexColumns(), defaults);
+   const std::uint64_t expected = (std::uint64_t{48} << 20) / (64 * (sizeof(std::int64_t) + sizeof(float)));
+   RDL_CHECK_EQ(loader.GetWindowBatches(ESplit::kTrain), expected);
+   RDL_CHECK_EQ(std::uint64_t{loader.GetOptions().fBatchesInMemory}, expected);
+
+   auto eager = IndexOptions(64, 0.2, false);
+   eager.fShuffle = ROOT::ML::EShuffle::kGlobal;
+   eager.fLoadEager = true;
+   const ROOT::ML::ROptionSpelling keywords{{"ROOT::ML::RDataLoader", "RDataLoader"},
+                                            {"fShuffle = EShuffle::kGlobal", "shuffle='global'"},
+                                            {"fLoadEager", "load_eager=True"}};
+   bool refused = false;
+   try {
+      eager.Checked(IndexColumns(), 2, 1, keywords);
+   } catch (const ROOT::ML::ROptionError &error) {
+      refused = true;
+      RDL_CHECK_EQ(error.GetOption(), std::string("fLoadEager"));
+      RDL_CHECK_EQ(std::string(error.what()), std::string("RDataLoader: shuffle='global' cannot be combined with "
+                                                          "load_eager=True, which already shuffles the whole split "
+                                                          "in memory: choose one"));
+   }
+   RDL_CHECK(refused);
+   RDL_CHECK_THROWS(RIndexLoader(df, IndexColumns(), eager), ROOT::ML::ROptionError,
+                    "ROOT::ML::RDataLoader: fShuffle = EShuffle::kGlobal cannot be combined with fLoadEager");
+}
+
 void EarlyStopThenNewEpochIsComplete()
 {
    RTempDir dir("early_stop_then_new_epoch_is_complete");

@@ -31,6 +31,7 @@ void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
 void GlobalShuffleDeliversUniformBatchesFromItsPiles();
+void OptionsAreDecidedOnceAndSpelledByTheCaller();
 void EarlyStopThenNewEpochIsComplete();
 void ImplicitMultiThreadingKeepsEveryEntryOnceOrRefuses();
 void TensorViewShapesAndElementAccess();
@@ -75,6 +76,7 @@ constexpr RTest kTests[] = {
    {"split_by_key_depends_on_the_key_alone", SplitByKeyDependsOnTheKeyAlone},
    {"same_seed_gives_identical_epochs", SameSeedGivesIdenticalEpochs},
    {"global_shuffle_delivers_uniform_batches_from_its_piles", GlobalShuffleDeliversUniformBatchesFromItsPiles},
+   {"options_are_decided_once_and_spelled_by_the_caller", OptionsAreDecidedOnceAndSpelledByTheCaller},
    {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
    {"defines_beside_stored_columns_deliver_what_the_event_loop_delivers", DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},

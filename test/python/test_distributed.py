@@ -265,10 +265,10 @@ def test_a_state_between_epochs_resumes_with_another_world_size(clustered_file):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"rank": 2, "world_size": 2}, r"rank must be an integer in \[0, world_size=2\); got 2"),
-    ({"rank": -1, "world_size": 2}, r"rank must be an integer in \[0, world_size=2\); got -1"),
-    ({"rank": 0, "world_size": 0}, "world_size must be a positive integer; got 0"),
-    ({"rank": 0, "world_size": 1.5}, "world_size must be a positive integer"),
+    ({"rank": 2, "world_size": 2}, r"rank must be in \[0, world_size\) = \[0, 2\); got 2"),
+    ({"rank": -1, "world_size": 2}, r"rank must be a non-negative integer; got -1"),
+    ({"rank": 0, "world_size": 0}, "world_size must be positive"),
+    ({"rank": 0, "world_size": 1.5}, "world_size must be a non-negative integer"),
     ({"world_size": 2}, "give both rank and world_size, or neither"),
     ({"rank": 0, "world_size": 2, "set_seed": 0}, "every rank must use the same seed"),
 ])

@@ -181,24 +181,32 @@ def test_an_error_while_building_the_cache_reaches_the_caller(sorted_signal_back
         list(loader.as_numpy())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"shuffle": "everywhere"}, "True, False or 'global'"),
-    ({"shuffle": "global", "load_eager": True}, "load_eager"),
-    ({"shuffle": "global", "sampling_type": "undersampling"}, "class_weights instead"),
-    ({"shuffle": "global", "world_size": 2, "rank": 0, "set_seed": 1}, "world_size > 1"),
-    ({"cache_dir": "/tmp"}, "needs shuffle='global'"),
-    ({"shuffle": "global", "cache_dir": "/no/such/directory"}, "not a writable directory"),
+@pytest.mark.parametrize("kwargs, message, option", [
+    ({"shuffle": "everywhere"}, "True, False or 'global'", None),
+    ({"shuffle": "global", "load_eager": True}, "shuffle='global' cannot be combined with load_eager=True",
+     "load_eager"),
+    ({"shuffle": "global", "sampling_type": "undersampling"}, r"\(sampling_type\).* class_weights or reweight instead",
+     "sampling_type"),
+    ({"shuffle": "global", "world_size": 2, "rank": 0, "set_seed": 1}, "world_size > 1.*shuffle=True",
+     "world_size"),
+    ({"cache_dir": "/tmp"}, "cache_dir is where the exact shuffle keeps its piles; it needs shuffle='global'",
+     "cache_dir"),
+    ({"shuffle": "global", "cache_dir": "/no/such/directory"}, "not a writable directory", None),
 ])
-def test_refused_options_name_the_way_out(sorted_signal_background, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_refused_options_name_the_way_out(sorted_signal_background, kwargs, message, option):
+    """C++ decides (RDataLoaderOptions::Checked), and speaks in keywords: the error names the keyword at fault."""
+    with pytest.raises(ValueError, match=message) as refused:
         sorted_loader(sorted_signal_background, **kwargs)
+    assert getattr(refused.value, "option", None) == option
+    assert "::" not in str(refused.value)  # no C++ name leaks into a Python user's message
 
 
 def test_packed_collections_are_refused(shared_file):
     from test_collections import HZZ, hzz_loader
 
-    with pytest.raises(ValueError, match="'packed'"):
+    with pytest.raises(ValueError, match="collections_layout='packed'.*use collections_layout='padded'") as refused:
         hzz_loader(shared_file(HZZ), shuffle="global", collections_layout="packed")
+    assert refused.value.option == "collections"
 
 
 def test_a_deleted_cache_is_built_again_with_a_warning(sorted_signal_background):

@@ -112,10 +112,10 @@ def test_resampled_loader_feeds_torch_training(signal_and_background):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"sampling_type": "downsampling"}, ValueError, r"sampling_type must be 'undersampling' or 'oversampling'"),
-    ({"sampling_type": "oversampling", "sampling_ratio": 0}, ValueError, r"sampling_ratio .* must be in \(0, 1\]"),
+    ({"sampling_type": "oversampling", "sampling_ratio": 0}, ValueError, r"sampling_ratio must be in \(0, 1\] \(minority over majority"),
     ({"sampling_type": "oversampling", "sampling_ratio": 1.5}, ValueError, r"must be in \(0, 1\]"),
     ({"sampling_ratio": 0.5}, ValueError, r"sampling_ratio, replacement and resample_by need sampling_type"),
-    ({"sampling_type": "undersampling", "class_weights": "balanced"}, ValueError, r"either sampling_type .* not both"),
+    ({"sampling_type": "undersampling", "class_weights": "balanced"}, ValueError, r"either resampling \(sampling_type\) or weighting \(class_weights or reweight\), not both"),
     ({"sampling_type": "undersampling", "rank": 0, "world_size": 2}, ValueError,
      r"not available with world_size > 1.*class_weights='balanced'"),
 ])
@@ -227,9 +227,9 @@ def test_by_dataframe_unshuffled_is_roots_order_with_or_without_load_eager(signa
 @pytest.mark.parametrize("kwargs, message", [
     ({"resample_by": "label"}, r"resample_by must be 'dataframe' .* or 'target' .*; got 'label'"),
     ({"resample_by": "target", "sampling_type": ""}, r"sampling_ratio, replacement and resample_by need sampling_type"),
-    ({"frames": 1}, r"resamples two dataframes, the majority and the minority .*got 1 dataframe: pass "
-                    r"\[majority_df, minority_df\], or resample_by='target'"),
-    ({"frames": 3}, r"got 3 dataframes: .*resample_by='target'"),
+    ({"frames": 1}, r"resampling by dataframe \(sampling_type\) needs exactly two dataframes, the majority and the "
+                    r"minority; got 1: pass the majority and the minority, or set resample_by='target'"),
+    ({"frames": 3}, r"got 3: .*resample_by='target'"),
 ])
 def test_by_dataframe_refusals_before_reading(signal_and_background, kwargs, message):
     paths = list(signal_and_background) + [signal_and_background[0]]

@@ -67,6 +67,24 @@ struct RBatchLayout {
 
    RBlockLayout &operator[](std::size_t b) { return fBlocks[b]; }
    const RBlockLayout &operator[](std::size_t b) const { return fBlocks[b]; }
+
+   /// Bytes of one entry in the blocks (features, targets, weights).
+   std::size_t GetBlockBytes() const
+   {
+      std::size_t bytes = 0;
+      for (const auto &block : fBlocks)
+         bytes += block.fWidth * GetDTypeSize(block.fDType);
+      return bytes;
+   }
+   /// Batch memory of one entry, at most: a packed collection takes only what its objects need, and an offset.
+   std::size_t GetMaxRowBytes() const
+   {
+      std::size_t bytes = GetBlockBytes();
+      for (const auto &c : fCollections)
+         bytes += c.fMaxLength * c.fNumFields * GetDTypeSize(c.fDType) +
+                  (c.fLayout == ECollectionLayout::kPacked ? sizeof(std::int64_t) : c.fMaxLength * sizeof(bool));
+      return bytes;
+   }
 };
 
 /// \brief A batch of entries, owning the memory its tensor views point to.

@@ -320,10 +320,7 @@ private:
    /// Bytes of one entry in a batch (at least 8).
    std::uint64_t GetRowBytes() const
    {
-      std::uint64_t rowBytes = 0;
-      for (const auto &block : GetLayout().fBlocks)
-         rowBytes += block.fWidth * GetDTypeSize(block.fDType);
-      return std::max<std::uint64_t>(rowBytes, 8);
+      return std::max<std::uint64_t>(GetLayout().GetBlockBytes(), 8);
    }
 
    /// Whether a stream can start reading anywhere in unit `u`: its source can, or its event loop can be
@@ -366,6 +363,10 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
      fTable(fOptions, columns, {Detail::RVectorTraits<Columns>::kIsVector...}),
      fPiles(fOptions.fCacheDirectory)
 {
+   if (fOptions.fBatchesInMemory == 0) {
+      const auto batchBytes = fOptions.fBatchSize * std::max<std::size_t>(GetLayout().GetMaxRowBytes(), 1);
+      fOptions.fBatchesInMemory = std::max<std::size_t>(1, kDefaultWindowBytes / batchBytes);
+   }
    // The passes report whether anyone watches or not: to the caller's RProgress, or to one of the loader's own.
    if (!fOptions.fProgress)
       fOptions.fProgress = std::make_shared<RProgress>();

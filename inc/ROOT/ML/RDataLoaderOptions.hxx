@@ -15,6 +15,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ROOT {
@@ -114,6 +115,29 @@ struct RReweightOptions {
    bool IsActive() const { return !fColumns.empty(); }
 };
 
+/// The shuffle window when RDataLoaderOptions::fBatchesInMemory is 0 (the default), in bytes of batch memory:
+/// large enough to mix many clusters of typical files, small enough for a laptop.
+inline constexpr std::size_t kDefaultWindowBytes = 48 << 20;
+
+/// \brief An option, or a combination of options, that the loader cannot honour: thrown by
+/// RDataLoaderOptions::Checked(), hence by RDataLoader's constructor before any thread starts.
+class ROptionError : public std::invalid_argument {
+   std::string fOption;
+
+public:
+   ROptionError(std::string option, const std::string &message)
+      : std::invalid_argument(message), fOption(std::move(option))
+   {
+   }
+   /// The option at fault, as the field of RDataLoaderOptions that holds it (for example "fLoadEager").
+   const std::string &GetOption() const { return fOption; }
+};
+
+/// How the messages of RDataLoaderOptions::Checked() spell what they name: a field ("fLoadEager") or a setting
+/// ("fShuffle = EShuffle::kGlobal") found here is written as its value, any other as in C++. A language binding
+/// passes the spelling of its own keywords, so that the rules are written once, in Checked().
+using ROptionSpelling = std::map<std::string, std::string>;
+
 /// Which part of the dataset a loop runs over.
 enum class ESplit : int { kTrain = 0, kValidation = 1 };
 
@@ -127,7 +151,9 @@ enum class ESplit : int { kTrain = 0, kValidation = 1 };
 /// ~~~
 struct RDataLoaderOptions {
    std::size_t fBatchSize = 64;       ///< Entries per batch.
-   std::size_t fBatchesInMemory = 10; ///< Shuffle window, in batches: entries are mixed within this many batches.
+   /// Shuffle window, in batches: entries are mixed within this many batches. 0: as many as fit in
+   /// kDefaultWindowBytes (RDataLoader::GetWindowBatches() says how many).
+   std::size_t fBatchesInMemory = 0;
    bool fLoadEager = false;           ///< The window spans the whole split: a full in-memory permutation.
    std::vector<std::string> fTargets; ///< Columns delivered as targets (y), in this order.
    std::string fWeights;              ///< Column delivered as per-entry weight (w); needs a target.
@@ -182,74 +208,112 @@ struct RDataLoaderOptions {
    bool IsClassWeighted() const { return fBalanceClasses || !fClassWeights.empty() || fReweight.IsActive(); }
 
    /// These options, checked for a loader of `columns` (with `numTypes` column types) over `numDataFrames`
-   /// dataframes.
-   /// \throws std::invalid_argument naming the option and the way out
+   /// dataframes; the messages name options as `spelling` says.
+   /// \throws ROptionError naming the option and the way out
    RDataLoaderOptions Checked(const std::vector<std::string> &columns, std::size_t numTypes,
-                              std::size_t numDataFrames) const
+                              std::size_t numDataFrames, const ROptionSpelling &spelling = {}) const
    {
-      const std::string where = "ROOT::ML::RDataLoader: ";
-      auto fail = [&](const std::string &what) { throw std::invalid_argument(where + what); };
+      const RChecker check{spelling};
       if (columns.size() != numTypes)
-         fail(std::to_string(columns.size()) + " column names given for " + std::to_string(numTypes) + " column types");
+         check.Fail("", std::to_string(columns.size()) + " column names given for " + std::to_string(numTypes) +
+                           " column types");
       if (numDataFrames == 0)
-         fail("no dataframe given");
+         check.Fail("", "no dataframe given");
       if (fBatchSize == 0)
-         fail("fBatchSize must be positive");
-      if (fBatchesInMemory == 0)
-         fail("fBatchesInMemory must be positive");
+         check.Fail("fBatchSize", check.Say("fBatchSize") + " must be positive");
       if (!(fValidationSplit >= 0. && fValidationSplit < 1.))
-         fail("fValidationSplit must be in [0, 1)");
-      if (fNumFolds > 0 && fSplitKey.empty())
-         fail("folds (fNumFolds) need a split key column (fSplitKey)");
-      if (fNumFolds == 1 || fFold >= std::max<std::size_t>(fNumFolds, 1))
-         fail("fFold must be in [0, fNumFolds) with at least 2 folds; got fold " + std::to_string(fFold) + " of " +
-              std::to_string(fNumFolds));
-      if (!fSplitKey.empty() && (fNumFolds == 0) == (fValidationSplit == 0.))
-         fail("a split key needs either fNumFolds or a positive fValidationSplit");
+         check.Fail("fValidationSplit", check.Say("fValidationSplit") + " must be in [0, 1)");
+      CheckSplitKey(check);
       if (fWorldSize == 0)
-         fail("fWorldSize must be positive");
+         check.Fail("fWorldSize", check.Say("fWorldSize") + " must be positive");
       if (fRank >= fWorldSize)
-         fail("fRank must be in [0, fWorldSize); got fRank " + std::to_string(fRank) + " with fWorldSize " +
-              std::to_string(fWorldSize));
+         check.Fail("fRank", check.Say("fRank") + " must be in [0, " + check.Say("fWorldSize") + ") = [0, " +
+                                std::to_string(fWorldSize) + "); got " + std::to_string(fRank));
       if (!fWeights.empty() && fTargets.empty())
-         fail("a weights column needs a target column");
-      if (fSampling != ESampling::kNone) {
-         if (!(fSamplingRatio > 0. && fSamplingRatio <= 1.))
-            fail("fSamplingRatio must be in (0, 1]");
-         if (IsClassWeighted())
-            fail("choose either resampling (fSampling) or class weights, not both");
-         // Each rank's shard holds other classes in every epoch: resampled shards would differ in size.
-         if (fWorldSize > 1)
-            fail("resampling (fSampling) is not available with fWorldSize > 1; use class weights for distributed "
-                 "training");
-         if (fResampleBy == ESampleBy::kDataFrame && numDataFrames != 2)
-            fail("resampling by dataframe (fResampleBy) needs exactly two dataframes, the majority and the minority; "
-                 "got " + std::to_string(numDataFrames) +
-                 ". To resample the classes of the target instead, set fResampleBy = ESampleBy::kTarget");
-      }
+         check.Fail("fWeights", check.Say("fWeights") + " needs a target column (" + check.Say("fTargets") +
+                                   "): weights scale a loss, which needs targets");
+      CheckSampling(check, numDataFrames);
       if (fBalanceClasses && !fClassWeights.empty())
-         fail("choose either fBalanceClasses or given fClassWeights, not both");
+         check.Fail("fClassWeights", "choose either fBalanceClasses or given fClassWeights, not both");
       for (const auto &[label, weight] : fClassWeights)
          if (!(weight >= 0. && std::isfinite(weight)))
-            fail("fClassWeights: the weight of class " + std::to_string(label) +
-                 " must be a finite non-negative number; got " + std::to_string(weight));
-      CheckReweighting(fail);
-      CheckGlobalShuffle(fail);
-      CheckNamedColumns(columns, fail);
+            check.Fail("fClassWeights", check.Say("fClassWeights") + ": the weight of class " +
+                                           std::to_string(label) + " must be a finite non-negative number; got " +
+                                           std::to_string(weight));
+      CheckReweighting(check);
+      CheckGlobalShuffle(check);
+      CheckNamedColumns(columns, check);
       return *this;
    }
 
 private:
-   template <typename Fail>
-   void CheckReweighting(Fail &&fail) const
+   /// Throws the ROptionError of a check, its message spelled for the caller.
+   struct RChecker {
+      const ROptionSpelling &fSpelling;
+
+      std::string Say(const std::string &name) const
+      {
+         const auto spelled = fSpelling.find(name);
+         return spelled == fSpelling.end() ? name : spelled->second;
+      }
+      [[noreturn]] void Fail(const std::string &option, const std::string &what) const
+      {
+         throw ROptionError(option, Say("ROOT::ML::RDataLoader") + ": " + what);
+      }
+   };
+
+   void CheckSplitKey(const RChecker &check) const
+   {
+      if (fNumFolds > 0 && fSplitKey.empty())
+         check.Fail("fNumFolds", "folds (" + check.Say("fNumFolds") + ") need a split key column (" +
+                                    check.Say("fSplitKey") + "), the integer column (an event number) defining them");
+      if (fNumFolds == 1 || fFold >= std::max<std::size_t>(fNumFolds, 1))
+         check.Fail("fFold", check.Say("fFold") + " must be in [0, " + check.Say("fNumFolds") +
+                                ") with at least 2 folds; got fold " + std::to_string(fFold) + " of " +
+                                std::to_string(fNumFolds));
+      if (!fSplitKey.empty() && (fNumFolds == 0) == (fValidationSplit == 0.))
+         check.Fail("fSplitKey", "a split key needs either fNumFolds or a positive fValidationSplit");
+   }
+
+   void CheckSampling(const RChecker &check, std::size_t numDataFrames) const
+   {
+      if (fSampling == ESampling::kNone)
+         return;
+      const auto sampling = check.Say("fSampling");
+      if (!(fSamplingRatio > 0. && fSamplingRatio <= 1.))
+         check.Fail("fSamplingRatio", check.Say("fSamplingRatio") +
+                                         " must be in (0, 1] (minority over majority after resampling); got " +
+                                         std::to_string(fSamplingRatio));
+      if (IsClassWeighted())
+         check.Fail("fSampling", "choose either resampling (" + sampling + ") or weighting (" +
+                                    check.Say("class weights") + "), not both");
+      // Each rank's shard holds other classes in every epoch: resampled shards would differ in size.
+      if (fWorldSize > 1)
+         check.Fail("fSampling", "resampling (" + sampling + ") is not available with " + check.Say("fWorldSize") +
+                                    " > 1: every rank's shard holds other classes in each epoch, so resampled shards "
+                                    "would differ in size; use " +
+                                    check.Say("fBalanceClasses") + " for distributed training");
+      if (fResampleBy == ESampleBy::kDataFrame && numDataFrames != 2)
+         check.Fail("fResampleBy", "resampling by dataframe (" + sampling +
+                                      ") needs exactly two dataframes, the majority and the minority; got " +
+                                      std::to_string(numDataFrames) +
+                                      ": pass the majority and the minority, or set " +
+                                      check.Say("fResampleBy = ESampleBy::kTarget") +
+                                      " to resample the classes of the target");
+   }
+
+   void CheckReweighting(const RChecker &check) const
    {
       if (!fReweight.IsActive())
          return;
+      const auto reweight = check.Say("fReweight");
       if (fTargets.size() != 1)
-         fail("reweighting (fReweight) needs a single target of class labels");
+         check.Fail("fReweight", reweight + " weighs the classes of a single target of class labels; give one target "
+                                            "column (" + check.Say("fTargets") + ")");
       if (fReweight.fEdges.size() != fReweight.fColumns.size())
-         fail("fReweight: give bin edges (fEdges) for each of the " + std::to_string(fReweight.fColumns.size()) +
-              " columns; got " + std::to_string(fReweight.fEdges.size()));
+         check.Fail("fReweight", reweight + ": give bin edges for each of the " +
+                                    std::to_string(fReweight.fColumns.size()) + " columns; got " +
+                                    std::to_string(fReweight.fEdges.size()));
       double bins = 1.;
       for (std::size_t v = 0; v < fReweight.fColumns.size(); ++v) {
          const auto &edges = fReweight.fEdges[v];
@@ -258,59 +322,71 @@ private:
          if (edges.size() < 2 || !increasing || !std::all_of(edges.begin(), edges.end(), [](double e) {
                 return std::isfinite(e);
              }))
-            fail("fReweight: the bin edges of '" + fReweight.fColumns[v] +
-                 "' must be at least two finite numbers, strictly increasing");
+            check.Fail("fReweight", reweight + ": the bin edges of '" + fReweight.fColumns[v] +
+                                       "' must be at least two finite numbers, strictly increasing");
          bins *= static_cast<double>(edges.size() - 1);
       }
       if (bins > 1e6)
-         fail("fReweight: the bins of all columns make " + std::to_string(static_cast<long long>(bins)) +
-              " cells; use fewer (at most a million), or reweight fewer columns at once");
+         check.Fail("fReweight", reweight + ": the bins of all columns make " +
+                                    std::to_string(static_cast<long long>(bins)) +
+                                    " cells; use fewer (at most a million), or reweight fewer columns at once");
    }
 
    /// What the piles of the exact shuffle, one copy of each entry of fixed size, cannot honour.
-   template <typename Fail>
-   void CheckGlobalShuffle(Fail &&fail) const
+   void CheckGlobalShuffle(const RChecker &check) const
    {
+      const auto global = check.Say("fShuffle = EShuffle::kGlobal");
       if (fShuffle != EShuffle::kGlobal) {
          if (!fCacheDirectory.empty())
-            fail("fCacheDirectory is where EShuffle::kGlobal keeps its piles; it needs fShuffle = EShuffle::kGlobal");
+            check.Fail("fCacheDirectory", check.Say("fCacheDirectory") +
+                                             " is where the exact shuffle keeps its piles; it needs " + global);
          return;
       }
-      const std::string refused = "the exact shuffle (EShuffle::kGlobal) cannot be combined with ";
+      const auto refused = global + " cannot be combined with ";
       if (fLoadEager)
-         fail(refused + "fLoadEager, which already shuffles the whole split in memory: choose one");
+         check.Fail("fLoadEager",
+                    refused + check.Say("fLoadEager") + ", which already shuffles the whole split in memory: choose one");
       if (fSampling != ESampling::kNone)
-         fail(refused + "resampling (fSampling), which draws new entries every epoch; use class weights instead");
+         check.Fail("fSampling", refused + "resampling (" + check.Say("fSampling") +
+                                    "): it draws new entries every epoch, but the piles hold one copy of each; use " +
+                                    check.Say("class weights") + " instead");
       if (fWorldSize > 1)
-         fail(refused + "fWorldSize > 1, where every rank reads a different shard every epoch; use EShuffle::kWindow "
-                        "with a larger fBatchesInMemory");
+         check.Fail("fWorldSize", refused + check.Say("fWorldSize") +
+                                     " > 1: every rank reads a different shard every epoch; use the streaming shuffle (" +
+                                     check.Say("fShuffle = EShuffle::kWindow") + ") with a larger " +
+                                     check.Say("fBatchesInMemory") + " for distributed training");
       for (const auto &c : fCollections)
          if (c.fLayout == ECollectionLayout::kPacked)
-            fail(refused + "packed collections, whose rows vary in size; use ECollectionLayout::kPadded");
+            check.Fail("fCollections", refused + "packed collections (" + check.Say("ECollectionLayout::kPacked") +
+                                          "), whose rows vary in size; use " +
+                                          check.Say("ECollectionLayout::kPadded"));
    }
 
    /// That the columns the options name are among `columns`, and of the right kind.
-   template <typename Fail>
-   void CheckNamedColumns(const std::vector<std::string> &columns, Fail &&fail) const
+   void CheckNamedColumns(const std::vector<std::string> &columns, const RChecker &check) const
    {
       auto known = [&](const std::string &c) { return std::find(columns.begin(), columns.end(), c) != columns.end(); };
+      auto notLoaded = [&](const std::string &option, const std::string &column) {
+         check.Fail(option, check.Say(option) + " names '" + column + "', which is not among the columns loaded");
+      };
       for (const auto &t : fTargets)
          if (!known(t))
-            fail("target '" + t + "' is not among the columns");
+            notLoaded("fTargets", t);
       if (!fWeights.empty() && !known(fWeights))
-         fail("weights '" + fWeights + "' is not among the columns");
+         notLoaded("fWeights", fWeights);
+      for (const auto &c : fReweight.fColumns)
+         if (!known(c))
+            notLoaded("fReweight", c);
       auto collected = [&](const std::string &c) {
          return std::any_of(fCollections.begin(), fCollections.end(), [&](const RCollectionOptions &o) {
             return std::find(o.fFields.begin(), o.fFields.end(), c) != o.fFields.end();
          });
       };
-      for (const auto &c : fReweight.fColumns)
-         if (!known(c))
-            fail("fReweight names '" + c + "', which is not among the columns");
       for (const auto &[column, method] : fNormalizeColumns)
          if (!known(column) || column == fWeights || collected(column) ||
              std::find(fTargets.begin(), fTargets.end(), column) != fTargets.end())
-            fail("fNormalizeColumns names '" + column + "', which is not a feature column");
+            check.Fail("fNormalizeColumns", check.Say("fNormalizeColumns") + " names '" + column +
+                                               "', which is not a feature column");
    }
 };
 
