@@ -196,6 +196,22 @@ MUTANTS = (
         (TESTS + "test_global_shuffle.py::test_cache_lives_in_cache_dir_at_the_reported_size_and_is_removed",),
     ),
     Mutant(
+        "eager-global-shuffle-allowed",
+        "the rules that combine options are C++'s alone, and Python's errors come from them (RDataLoaderOptions)",
+        "inc/ROOT/ML/RDataLoaderOptions.hxx",
+        "      if (fLoadEager)\n         check.Fail(\"fLoadEager\",",
+        "      if (false)\n         check.Fail(\"fLoadEager\",",
+        (TESTS + "test_global_shuffle.py::test_refused_options_name_the_way_out",),
+    ),
+    Mutant(
+        "option-spelled-in-cxx",
+        "a Python user's error about options names keywords, not C++ fields",
+        "inc/ROOT/ML/RDataLoaderOptions.hxx",
+        "         return spelled == fSpelling.end() ? name : spelled->second;",
+        "         return name;",
+        (TESTS + "test_global_shuffle.py::test_refused_options_name_the_way_out",),
+    ),
+    Mutant(
         "split-drawn-by-whole-units",
         "the validation split of a dataframe of few clusters is drawn from all over it, not from its tail",
         "inc/ROOT/ML/Detail/RReadingPlan.hxx",
