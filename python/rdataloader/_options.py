@@ -3,6 +3,7 @@ default shuffle window) are written once, in ``RDataLoaderOptions::Checked()``, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from . import _cxx
@@ -89,17 +90,22 @@ def _cxx_options(spec: LoaderSpec, split: SplitSpec):
 def checked_options(spec: LoaderSpec, split: SplitSpec = SplitSpec()):
     """The ``ROOT::ML::RDataLoaderOptions`` of ``spec`` and ``split``, checked by C++: raises what the engine
     would raise, in keyword names, as a ``ValueError`` whose ``option`` is the keyword at fault."""
-    options = _cxx_options(spec, split)
-    spelling = _cxx.cxx_namespace().ROptionSpelling()
-    for cxx, python in SPELLING.items():
-        spelling[cxx] = python
+    engine = _cxx.engine_class([t.cxx for t in spec.engine_types])
     try:
-        return options.Checked(spec.engine_columns, len(spec.engine_types), len(spec.nodes), spelling)
+        return engine.CheckOptions(_cxx_options(spec, split), spec.engine_columns, len(spec.nodes), _spelling())
     except Exception as error:
         translated = translate_cxx_error(error)
         option = str(error.GetOption()) if hasattr(error, "GetOption") else ""
         translated.option = SPELLING.get(option, "").split("=")[0]
         raise translated from None
+
+
+@functools.cache
+def _spelling():
+    spelling = _cxx.cxx_namespace().ROptionSpelling()
+    for cxx, python in SPELLING.items():
+        spelling[cxx] = python
+    return spelling
 
 
 def _collection_options(ml, collection):

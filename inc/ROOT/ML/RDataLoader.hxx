@@ -155,6 +155,16 @@ public:
    RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
                const RDataLoaderOptions &options = {});
 
+   /// `options` checked as the constructor checks them for `columns` of `numDataFrames` dataframes, the messages
+   /// spelled as `spelling` says: a language binding checks its keywords before it builds the loader (compiled
+   /// with the engine, so that cling does not compile the checks again).
+   /// \throws ROptionError naming the option and the way out
+   static RDataLoaderOptions CheckOptions(const RDataLoaderOptions &options, const std::vector<std::string> &columns,
+                                          std::size_t numDataFrames, const ROptionSpelling &spelling)
+   {
+      return options.Checked(columns, sizeof...(Columns), numDataFrames, spelling);
+   }
+
    ~RDataLoader() { StopEpochs(); }
    RDataLoader(const RDataLoader &) = delete;
    RDataLoader &operator=(const RDataLoader &) = delete;
