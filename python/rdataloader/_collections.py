@@ -38,13 +38,6 @@ class Collection:
         """The key of the mask (padded) or of the offsets (packed) in a batch's input dictionary."""
         return f"{self.name}_offsets" if self.packed else f"{self.name}_mask"
 
-    def row_bytes(self) -> int:
-        """Batch memory per entry, at most (a packed collection uses only what its objects need)."""
-        import numpy as np
-
-        values = self.max_len * len(self.fields) * np.dtype(self.dtype).itemsize
-        return values + (8 if self.packed else self.max_len)
-
 
 def _fields(name: str, value: Any) -> tuple[tuple[str, ...], int]:
     usage = f"collections[{name!r}] must be ([field columns], max_len), e.g. ([\"Muon_pt\", \"Muon_eta\"], 4)"

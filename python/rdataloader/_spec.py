@@ -1,4 +1,5 @@
-"""Validation of the loader's arguments, before any C++ is compiled or any thread starts."""
+"""The loader's keywords turned into a checked spec: their Python types, and the columns they name against the
+dataframe. The rules that combine options are C++'s, applied by ``_options`` when the loader is built."""
 
 from __future__ import annotations
 
@@ -159,12 +160,6 @@ class LoaderSpec:
 
     def dtype(self, column: str) -> str:
         return self.dtypes.get(column, "float32")
-
-    def row_bytes(self) -> int:
-        import numpy as np
-
-        flat = sum(self.width(c) * np.dtype(self.dtype(c)).itemsize for c in self.columns)
-        return flat + sum(c.row_bytes() for c in self.collections)
 
     @property
     def engine_columns(self) -> list[str]:
