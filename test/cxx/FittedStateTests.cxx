@@ -151,6 +151,45 @@ void SavedNormalizationLoadsExactlyAndReproducesTheBatches()
    RDL_CHECK_THROWS(ROOT::ML::RNormalization::Load(path), std::runtime_error, "\"shift\" has 2 values for 1 columns");
 }
 
+void PilesAreWrittenAgainWhenTheDeliveredRowsChange()
+{
+   RTempDir dir("piles_are_written_again_when_the_delivered_rows_change");
+   ROOT::RDataFrame df("tree", WriteDataset(dir, {500}));
+   auto options = FeatureOptions();
+   options.fShuffle = ROOT::ML::EShuffle::kGlobal;
+   options.fBalanceClasses = true;
+   RFeatureLoader loader(df, {"idx", "x", "vec", "label"}, options);
+   // Per training entry: its features idx and x, and its weight, as the epoch delivers them.
+   auto read = [&] {
+      std::map<double, std::pair<double, double>> rows;
+      for (const auto &batch : loader.Train()) {
+         const auto features = batch.GetFeatures<float>();
+         const auto weights = batch.GetWeights<float>();
+         for (std::size_t row = 0; row < batch.GetNumRows(); ++row)
+            rows[features(row, 0)] = {features(row, 1), weights(row, 0)};
+      }
+      return rows;
+   };
+   // Each change is checked on its own epoch: a change that left the piles would deliver the rows written before.
+   const auto raw = read(); // writes the piles
+   loader.SetFeatureTransform({0., 0., 0., 0.}, {2., 2., 2., 2.});
+   const auto transformed = read();
+   loader.SetClassWeights({{0, 3.}, {1, 5.}});
+   const auto reweighted = read();
+   for (const auto *changed : {&transformed, &reweighted}) {
+      RDL_CHECK_EQ(changed->size(), raw.size());
+      for (const auto &[idx, row] : raw) {
+         const auto found = changed->find(2. * idx);
+         RDL_CHECK_MSG(found != changed->end(), "entry " + std::to_string(idx) + " delivered with its new transform");
+         if (found == changed->end())
+            continue;
+         RDL_CHECK_EQ(found->second.first, 2. * row.first);
+         const double weight = static_cast<std::int64_t>(idx) % 2 == 1 ? 5. : 3.;
+         RDL_CHECK_EQ(found->second.second, changed == &reweighted ? weight : row.second);
+      }
+   }
+}
+
 void BalancedClassWeightsWeighEveryClassAlike()
 {
    RTempDir dir("balanced_class_weights_weigh_every_class_alike");

@@ -25,6 +25,7 @@ void InvalidResamplingIsRejected();
 void NormalizationIsFittedOnTheTrainingSplit();
 void SavedNormalizationLoadsExactlyAndReproducesTheBatches();
 void BalancedClassWeightsWeighEveryClassAlike();
+void PilesAreWrittenAgainWhenTheDeliveredRowsChange();
 void SameSeedGivesIdenticalEpochs();
 void BasketReadingDeliversWhatTheEventLoopDelivers();
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
@@ -87,6 +88,7 @@ constexpr RTest kTests[] = {
    {"normalization_is_fitted_on_the_training_split", NormalizationIsFittedOnTheTrainingSplit},
    {"saved_normalization_loads_exactly_and_reproduces_the_batches", SavedNormalizationLoadsExactlyAndReproducesTheBatches},
    {"balanced_class_weights_weigh_every_class_alike", BalancedClassWeightsWeighEveryClassAlike},
+   {"piles_are_written_again_when_the_delivered_rows_change", PilesAreWrittenAgainWhenTheDeliveredRowsChange},
    {"successive_epochs_are_shuffled_differently", SuccessiveEpochsAreShuffledDifferently},
    {"unshuffled_epoch_reads_entries_in_order", UnshuffledEpochReadsEntriesInOrder},
    {"early_stop_then_new_epoch_is_complete", EarlyStopThenNewEpochIsComplete},
