@@ -91,12 +91,15 @@ def checked_options(spec: LoaderSpec, split: SplitSpec = SplitSpec()):
     """The ``ROOT::ML::RDataLoaderOptions`` of ``spec`` and ``split``, checked by C++: raises what the engine
     would raise, in keyword names, as a ``ValueError`` whose ``option`` is the keyword at fault."""
     engine = _cxx.engine_class([t.cxx for t in spec.engine_types])
+    options = _cxx_options(spec, split)
     try:
-        return engine.CheckOptions(_cxx_options(spec, split), spec.engine_columns, len(spec.nodes), _spelling())
+        return engine.CheckOptions(options, spec.engine_columns, len(spec.nodes), _spelling())
     except Exception as error:
         translated = translate_cxx_error(error)
+        if translated is error:  # not a C++ exception
+            raise
         option = str(error.GetOption()) if hasattr(error, "GetOption") else ""
-        translated.option = SPELLING.get(option, "").split("=")[0]
+        translated.option = SPELLING[option].split("=")[0] if option in SPELLING else None
         raise translated from None
 
 
