@@ -212,6 +212,14 @@ MUTANTS = (
         (TESTS + "test_global_shuffle.py::test_refused_options_name_the_way_out",),
     ),
     Mutant(
+        "refusal-not-spelled-again",
+        "a Python user's error about options names keywords, not C++ fields",
+        "python/rdataloader/_options.py",
+        "        return engine.CheckOptions(*arguments, _spelling())",
+        "        raise",
+        (TESTS + "test_global_shuffle.py::test_refused_options_name_the_way_out",),
+    ),
+    Mutant(
         "split-drawn-by-whole-units",
         "the validation split of a dataframe of few clusters is drawn from all over it, not from its tail",
         "inc/ROOT/ML/Detail/RReadingPlan.hxx",

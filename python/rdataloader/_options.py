@@ -93,7 +93,7 @@ def checked_options(spec: LoaderSpec, split: SplitSpec = SplitSpec()):
     engine = _cxx.engine_class([t.cxx for t in spec.engine_types])
     options = _cxx_options(spec, split)
     try:
-        return engine.CheckOptions(options, spec.engine_columns, len(spec.nodes), _spelling())
+        return _check(engine, (options, spec.engine_columns, len(spec.nodes)))
     except Exception as error:
         translated = translate_cxx_error(error)
         if translated is error:  # not a C++ exception
@@ -101,6 +101,15 @@ def checked_options(spec: LoaderSpec, split: SplitSpec = SplitSpec()):
         option = str(error.GetOption()) if hasattr(error, "GetOption") else ""
         translated.option = SPELLING[option].split("=")[0] if option in SPELLING else None
         raise translated from None
+
+
+def _check(engine, arguments):
+    """``CheckOptions(*arguments)``; a refusal is checked again with the keywords' spelling, which only a message
+    needs (the map of spellings costs every process its stubs)."""
+    try:
+        return engine.CheckOptions(*arguments)
+    except Exception:
+        return engine.CheckOptions(*arguments, _spelling())
 
 
 @functools.cache

@@ -3,7 +3,10 @@
 
 #include "RTestSupport.hxx"
 
+#include <TFile.h>
 #include <TROOT.h>
+#include <TRandom3.h>
+#include <TTree.h>
 
 #include <algorithm>
 #include <cmath>
@@ -307,6 +310,52 @@ void BasketReadingDeliversWhatTheEventLoopDelivers()
    RIndexLoader filtered(df.Filter([](Long64_t idx) { return idx > 5; }, {"idx"}), IndexColumns(), IndexOptions(64, 0., false));
    CheckSameEntries(ReadRunningEpoch(*filtered.StartEpoch(ESplit::kTrain)).fIndices, Iota(6, kTotal - 6), "filtered");
    RDL_CHECK_EQ(filtered.GetEpochStats().fEntriesFromSources, static_cast<std::uint64_t>(kTotal - 6));
+}
+
+void BasketReaderKeepsNoLargeCompressedBasket()
+{
+   using namespace ROOT::ML::Detail;
+   RTempDir dir("basket_reader_keeps_no_large_compressed_basket");
+   const auto path = (dir.GetPath() / "large_baskets.root").string();
+   constexpr Long64_t kEntries = 3000000;
+   {
+      TFile file(path.c_str(), "RECREATE");
+      TTree tree("tree", "tree");
+      Float_t x = 0;
+      tree.Branch("x", &x, "x/F", 8 << 20);
+      TRandom3 random(7);
+      for (Long64_t i = 0; i < kEntries; ++i) {
+         x = static_cast<Float_t>(random.Rndm());
+         tree.Fill();
+      }
+      tree.FlushBaskets();
+      file.Write();
+   }
+   std::unique_ptr<TFile> file(TFile::Open(path.c_str()));
+   auto *branch = file->Get<TTree>("tree")->GetBranch("x");
+   const RBranchBaskets baskets(*branch);
+   // Random floats hardly compress: each basket of millions of them is megabytes, compressed too.
+   RDL_CHECK(baskets.GetNumBaskets() >= 2);
+   RDL_CHECK_EQ(baskets.fBytes.size(), baskets.GetNumBaskets()); // all on file, none in the tree's header
+   for (std::size_t b = 0; b < baskets.GetNumBaskets(); ++b)
+      RDL_CHECK(static_cast<std::size_t>(baskets.fBytes[b]) > 2 * RBasketLoader::kKeptCompressedBytes);
+   RBasketLoader loader;
+   RColumnChunk chunk;
+   chunk.Clear(false, sizeof(float));
+   ReadBranch(*file, baskets, ClassifyBranch(branch, NumbersOf<float>()), 0, kEntries, loader, chunk);
+
+   RDL_CHECK_EQ(chunk.GetNumBytes(), kEntries * sizeof(float));
+   const auto *values = reinterpret_cast<const float *>(chunk.GetValues());
+   TRandom3 random(7);
+   for (Long64_t i = 0; i < kEntries; ++i)
+      if (values[i] != static_cast<Float_t>(random.Rndm()))
+         throw RTestFailure("entry " + std::to_string(i) + " of x differs from the value written");
+   // What stays: the largest basket decompressed (its entries, key and offsets), no compressed one.
+   std::size_t largestEntries = 0;
+   for (std::size_t b = 0; b < baskets.GetNumBaskets(); ++b)
+      largestEntries = std::max<std::size_t>(largestEntries, baskets.fFirstEntries[b + 1] - baskets.fFirstEntries[b]);
+   RDL_CHECK_MSG(loader.GetHeldBytes() <= largestEntries * sizeof(float) + RBasketLoader::kKeptCompressedBytes,
+                 std::to_string(loader.GetHeldBytes()) + " bytes held");
 }
 
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers()

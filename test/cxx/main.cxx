@@ -28,6 +28,7 @@ void BalancedClassWeightsWeighEveryClassAlike();
 void PilesAreWrittenAgainWhenTheDeliveredRowsChange();
 void SameSeedGivesIdenticalEpochs();
 void BasketReadingDeliversWhatTheEventLoopDelivers();
+void BasketReaderKeepsNoLargeCompressedBasket();
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
@@ -79,6 +80,7 @@ constexpr RTest kTests[] = {
    {"global_shuffle_delivers_uniform_batches_from_its_piles", GlobalShuffleDeliversUniformBatchesFromItsPiles},
    {"options_are_decided_once_and_spelled_by_the_caller", OptionsAreDecidedOnceAndSpelledByTheCaller},
    {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
+   {"basket_reader_keeps_no_large_compressed_basket", BasketReaderKeepsNoLargeCompressedBasket},
    {"defines_beside_stored_columns_deliver_what_the_event_loop_delivers", DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},
    {"oversampling_repeats_the_minority_evenly", OversamplingRepeatsTheMinorityEvenly},

@@ -160,7 +160,7 @@ public:
    /// with the engine, so that cling does not compile the checks again).
    /// \throws ROptionError naming the option and the way out
    static RDataLoaderOptions CheckOptions(const RDataLoaderOptions &options, const std::vector<std::string> &columns,
-                                          std::size_t numDataFrames, const ROptionSpelling &spelling)
+                                          std::size_t numDataFrames, const ROptionSpelling &spelling = {})
    {
       return options.Checked(columns, sizeof...(Columns), numDataFrames, spelling);
    }

@@ -242,6 +242,13 @@ inline void CopyToHostOrder(std::byte *dst, const unsigned char *src, std::size_
 /// basket; the basket read last is kept, since the next range usually starts inside it. One per column and
 /// reading thread.
 class RBasketLoader {
+public:
+   /// The most compressed bytes kept from one basket to the next. ROOT enlarges the baskets after a tree's first
+   /// cluster (one basket per cluster and column is common), and a buffer sized for such a basket, kept in every
+   /// column of every stream, held half of a NanoAOD reader's memory for the rare read that needs it.
+   static constexpr std::size_t kKeptCompressedBytes = 1 << 20;
+
+private:
    std::vector<unsigned char> fCompressed;
    std::vector<unsigned char> fRaw;
    std::vector<std::int32_t> fOffsets;
@@ -321,6 +328,8 @@ class RBasketLoader {
          std::memcpy(fRaw.data() + keyLength, key + keyLength, static_cast<std::size_t>(objectLength));
       else
          Decompress(key + keyLength, bytes - keyLength, fRaw.data() + keyLength, objectLength);
+      if (fCompressed.capacity() > kKeptCompressedBytes)
+         std::vector<unsigned char>().swap(fCompressed);
       fBytes = RBasketBytes{fRaw.data(), nullptr, keyLength, entries, entrySize};
       if (entrySize > 0) {
          if (last - keyLength != entries * entrySize)
@@ -342,6 +351,12 @@ class RBasketLoader {
    }
 
 public:
+   /// Bytes its buffers hold: the basket read last, decompressed, and a compressed one only if it was small.
+   std::size_t GetHeldBytes() const
+   {
+      return fCompressed.capacity() + fRaw.capacity() + fOffsets.capacity() * sizeof(std::int32_t);
+   }
+
    /// Basket `basket` of `branch`, decompressed; `entrySize` bytes per entry, or 0 for entries found by offsets.
    const RBasketBytes &Load(TFile &file, const RBranchBaskets &branch, std::size_t basket, std::int32_t entrySize)
    {

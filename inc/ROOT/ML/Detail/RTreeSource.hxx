@@ -173,11 +173,13 @@ class RTreeSource final : public RFileSource {
             return "column '" + fColumns[c] + "' has fewer entries than its tree";
          f.fBranches.emplace_back(*branch);
          bytes += static_cast<std::uint64_t>(branch->GetTotBytes());
-         // The largest basket, decompressed as the branch compresses on average, and compressed.
+         // The largest basket, decompressed as the branch compresses on average, and compressed (while it is
+         // decompressed: only small compressed baskets are kept).
          const auto &stored = f.fBranches.back().fBytes;
          const auto largest = stored.empty() ? 0 : *std::max_element(stored.begin(), stored.end());
          const double ratio = branch->GetZipBytes() > 0 ? double(branch->GetTotBytes()) / branch->GetZipBytes() : 1.;
-         readerBytes += static_cast<std::uint64_t>(largest * (1. + ratio));
+         readerBytes += static_cast<std::uint64_t>(largest * ratio) +
+                        std::min<std::uint64_t>(largest, RBasketLoader::kKeptCompressedBytes);
       }
       fReaderBytes = std::max(fReaderBytes, readerBytes);
       if (fFiles.empty() && f.fEntries > 0)
