@@ -49,6 +49,9 @@ struct RBlockLayout {
    EDType fDType = EDType::kFloat32;
    std::size_t fWidth = 0; ///< Elements per row; 0 when the block is absent.
    std::size_t fRank = 2;  ///< 1 for class labels delivered as a plain vector.
+
+   /// Bytes of one entry's row.
+   std::size_t GetRowBytes() const { return fWidth * GetDTypeSize(fDType); }
 };
 
 /// Shape and type of one object collection of every batch a loader produces.
@@ -58,6 +61,11 @@ struct RCollectionLayout {
    EDType fDType = EDType::kFloat32;
    std::size_t fNumFields = 0; ///< Values per object.
    std::size_t fMaxLength = 0; ///< Objects kept per entry.
+
+   /// Bytes of one entry's objects, padded to fMaxLength (a packed collection's most).
+   std::size_t GetObjectBytes() const { return fMaxLength * fNumFields * GetDTypeSize(fDType); }
+   /// Bytes of one entry's mask (padded layout).
+   std::size_t GetMaskBytes() const { return fMaxLength * sizeof(bool); }
 };
 
 /// The blocks of every batch, indexed by EBlock, and its object collections (if any).
@@ -73,7 +81,7 @@ struct RBatchLayout {
    {
       std::size_t bytes = 0;
       for (const auto &block : fBlocks)
-         bytes += block.fWidth * GetDTypeSize(block.fDType);
+         bytes += block.GetRowBytes();
       return bytes;
    }
    /// Batch memory of one entry, at most: a packed collection takes only what its objects need, and an offset.
@@ -81,8 +89,7 @@ struct RBatchLayout {
    {
       std::size_t bytes = GetBlockBytes();
       for (const auto &c : fCollections)
-         bytes += c.fMaxLength * c.fNumFields * GetDTypeSize(c.fDType) +
-                  (c.fLayout == ECollectionLayout::kPacked ? sizeof(std::int64_t) : c.fMaxLength * sizeof(bool));
+         bytes += c.GetObjectBytes() + (c.fLayout == ECollectionLayout::kPacked ? sizeof(std::int64_t) : c.GetMaskBytes());
       return bytes;
    }
 };
@@ -131,16 +138,16 @@ public:
       std::size_t total = 0;
       for (std::size_t b = 0; b < fLayout.fBlocks.size(); ++b) {
          fOffsets[b] = total;
-         total += RoundUp(fRows * fLayout[b].fWidth * GetDTypeSize(fLayout[b].fDType));
+         total += RoundUp(fRows * fLayout[b].GetRowBytes());
       }
       for (const auto &c : fLayout.fCollections) {
          RCollectionMemory memory;
-         const std::size_t values = fRows * c.fMaxLength * c.fNumFields * GetDTypeSize(c.fDType);
+         const std::size_t values = fRows * c.GetObjectBytes();
          if (c.fLayout == ECollectionLayout::kPadded) {
             memory.fValues = total;
             total += RoundUp(values);
             memory.fIndex = total;
-            total += RoundUp(fRows * c.fMaxLength * sizeof(bool));
+            total += RoundUp(fRows * c.GetMaskBytes());
          } else {
             memory.fIndex = total;
             total += RoundUp((fRows + 1) * sizeof(std::int64_t));
@@ -161,8 +168,7 @@ public:
    /// Address of row `row` of block `b`, for the loading thread and for language bindings.
    std::byte *GetRowAddress(EBlock b, std::size_t row) const
    {
-      const auto &l = GetLayout(b);
-      return fMemory.get() + fOffsets[static_cast<int>(b)] + row * l.fWidth * GetDTypeSize(l.fDType);
+      return fMemory.get() + fOffsets[static_cast<int>(b)] + row * GetLayout(b).GetRowBytes();
    }
    /// Address of block `b` as an integer, which Python wraps without copying.
    std::uintptr_t GetAddress(EBlock b) const { return reinterpret_cast<std::uintptr_t>(GetRowAddress(b, 0)); }

@@ -71,11 +71,10 @@ public:
    explicit RRowRecord(const RBatchLayout &layout)
    {
       for (std::size_t b = 0; b < layout.fBlocks.size(); ++b)
-         Add(EPart::kBlock, b, layout.fBlocks[b].fWidth * GetDTypeSize(layout.fBlocks[b].fDType));
+         Add(EPart::kBlock, b, layout.fBlocks[b].GetRowBytes());
       for (std::size_t c = 0; c < layout.fCollections.size(); ++c) {
-         const auto &collection = layout.fCollections[c];
-         Add(EPart::kObjects, c, collection.fMaxLength * collection.fNumFields * GetDTypeSize(collection.fDType));
-         Add(EPart::kMask, c, collection.fMaxLength * sizeof(bool));
+         Add(EPart::kObjects, c, layout.fCollections[c].GetObjectBytes());
+         Add(EPart::kMask, c, layout.fCollections[c].GetMaskBytes());
       }
    }
    std::size_t GetBytes() const { return fBytes; }
