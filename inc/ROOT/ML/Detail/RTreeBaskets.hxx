@@ -245,7 +245,7 @@ class RBasketLoader {
 public:
    /// The most compressed bytes kept from one basket to the next. ROOT enlarges the baskets after a tree's first
    /// cluster (one basket per cluster and column is common), and a buffer sized for such a basket, kept in every
-   /// column of every stream, held half of a NanoAOD reader's memory for the rare read that needs it.
+   /// column of every stream, held about 40 % of a NanoAOD reader's memory for the rare read that needs it.
    static constexpr std::size_t kKeptCompressedBytes = 1 << 20;
 
 private:
