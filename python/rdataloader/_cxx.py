@@ -111,31 +111,34 @@ def reporting(progress, enabled: bool) -> CxxProgress:
     return CxxProgress(int(cppyy.ll.cast["std::uintptr_t"](progress.GetAddress())), enabled)
 
 
-def make_engine(nodes, columns: Sequence[str], cxx_types: Sequence[str], options, progress: bool):
-    """Construct the engine, which runs the passes over the data that the options need (counting the entries
-    that pass the Filters, the classes, fitting the normalisation), shown as they go if ``progress`` (they
-    report to ``options.fProgress``)."""
+def make_engine(builds: Sequence[Sequence], columns: Sequence[str], cxx_types: Sequence[str], options, progress: bool):
+    """Construct the engine over ``builds`` (the dataframes, then each further build of them), which runs the
+    passes over the data that the options need (counting the entries that pass the Filters, the classes, fitting
+    the normalisation), shown as they go if ``progress`` (they report to ``options.fProgress``)."""
     import ROOT
 
     cls = engine_class(cxx_types)
-    node_vector = ROOT.std.vector["ROOT::RDF::RNode"]()
-    for node in nodes:
-        node_vector.push_back(node)
+    build_vector = ROOT.std.vector["std::vector<ROOT::RDF::RNode>"]()
+    for nodes in builds:
+        node_vector = ROOT.std.vector["ROOT::RDF::RNode"]()
+        for node in nodes:
+            node_vector.push_back(node)
+        build_vector.push_back(node_vector)
     engine = cls.__new__(cls)
-    constructor = _list_constructor(cls)
+    constructor = _builds_constructor(cls)
     constructor.__release_gil__ = True
     try:
         with reporting(options.fProgress, progress):
-            constructor(engine, node_vector, list(columns), options)
+            constructor(engine, build_vector, list(columns), options)
     except Exception as error:
         raise translate_cxx_error(error) from error
     return engine
 
 
-def _list_constructor(cls):
-    """The engine's constructor from a list of dataframes. Called through overload resolution, a C++ exception
-    would come back as a TypeError that sums up every constructor tried, without its C++ type."""
+def _builds_constructor(cls):
+    """The engine's constructor from builds of a list of dataframes. Called through overload resolution, a C++
+    exception would come back as a TypeError that sums up every constructor tried, without its C++ type."""
     for signature, types in cls.__init__.func_overloads_types.items():
-        if types["input_types"][0].startswith("vector<"):
+        if types["input_types"][0].startswith("vector<vector<"):
             return cls.__init__.__overload__(signature[signature.index("(") + 1 : signature.rindex(")")])
-    raise LookupError(f"{cls.__cpp_name__} has no constructor from a list of dataframes")
+    raise LookupError(f"{cls.__cpp_name__} has no constructor from builds of a list of dataframes")

@@ -65,7 +65,8 @@ class Engine:
 
         self._progress = options.fProgress = cppyy.gbl.std.make_shared[ml.RProgress]()
         cxx_types = [t.cxx for t in spec.engine_types]
-        self._cxx = _cxx.make_engine(spec.nodes, spec.engine_columns, cxx_types, options, spec.progress)
+        builds = [spec.nodes, *spec.replicas]
+        self._cxx = _cxx.make_engine(builds, spec.engine_columns, cxx_types, options, spec.progress)
         self._library = _cxx.engine_library(cxx_types)
         self._splits = (ml.ESplit.kTrain, ml.ESplit.kValidation)
         self.layout = self._make_layout(ml)

@@ -28,9 +28,12 @@ class RDataLoader:
 
     Parameters
     ----------
-    rdataframes : RDataFrame, RNode or list of them
+    rdataframes : RDataFrame, RNode, list of them, or a function returning them
         What to read; ``Filter``, ``Define`` and ``Range`` are honoured. Several dataframes (for
-        example one per physics process) form one dataset and are shuffled together.
+        example one per physics process) form one dataset and are shuffled together. A function is
+        called once per reading thread and must build new dataframes with the same files, Defines and
+        Filters each time: a dataframe runs one event loop at a time, so each build computes the
+        Defines and Filters of its own part of every read.
     batch_size : int
         Entries per batch.
     batches_in_memory : int, optional

@@ -139,6 +139,7 @@ class LoaderSpec:
     global_shuffle: bool = False  # shuffle="global": the exact shuffle through a pile cache on disk
     cache_dir: str | None = None
     progress: bool = True
+    replicas: tuple[list, ...] = ()  # the dataframes built again, one list per build after the first
 
     @property
     def features(self) -> list[str]:
@@ -185,6 +186,22 @@ def _rank_and_world_size(rank, world_size) -> tuple[int, int]:
     return _count("rank", rank), _count("world_size", world_size)
 
 
+def _builds(rdataframes, read_threads: int) -> list[list]:
+    """The dataframes given, as RNodes: once, or built by a function once per reading thread, so that their
+    Defines and Filters are computed in parallel."""
+    if not callable(rdataframes):
+        return [nodes_of(rdataframes)]
+    builds = []
+    for _ in range(max(read_threads, 1)):
+        built = rdataframes()
+        try:
+            builds.append(nodes_of(built))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"the function given as rdataframes must return an RDataFrame or a list of them; "
+                              f"it returned {built!r} ({error})") from error
+    return builds
+
+
 def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
     """The checked spec of a loader over ``rdataframes`` with the user's ``options``."""
     batch_size = _positive_int("batch_size", options.batch_size)
@@ -208,7 +225,7 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
     if not isinstance(options.vec_padding, numbers.Real):
         raise TypeError(f"vec_padding must be a number; got {options.vec_padding!r}")
 
-    nodes = nodes_of(rdataframes)
+    nodes, *replicas = _builds(rdataframes, read_threads)
     groups = parse_collections(options.collections, options.collections_layout, options.sort_by, options.dtypes)
     grouped = {c for group in groups for c in group.columns}
     available = available_columns(nodes[0])
@@ -256,6 +273,7 @@ def build_spec(rdataframes, options: LoaderOptions) -> LoaderSpec:
         normalized[name] = normalize_dtype(name, dtype)
     spec = LoaderSpec(
         nodes=nodes,
+        replicas=tuple(replicas),
         columns=columns,
         types=types,
         targets=targets,
@@ -324,13 +342,15 @@ def _pack_wide_features(spec: LoaderSpec) -> LoaderSpec:
             f"with the scalar features read in groups of {PACK_SIZE}; one loader reads at most {MAX_COLUMNS}. "
             "Combine vector columns into fewer ones (Define), or leave some out with columns=[...]"
         )
-    nodes = spec.nodes
+    builds = [spec.nodes, *spec.replicas]
     for name, members in packed.items():
         expression = "ROOT::RVecD{" + ", ".join(f"static_cast<double>({m})" for m in members) + "}"
-        nodes = [node.Define(name, expression) for node in nodes]
+        builds = [[node.Define(name, expression) for node in nodes] for nodes in builds]
+    nodes = builds[0]
     return replace(
         spec,
         nodes=nodes,
+        replicas=tuple(builds[1:]),
         columns=columns,
         types=column_types(nodes, columns),
         max_vec_sizes={**spec.max_vec_sizes, **{name: len(members) for name, members in packed.items()}},

@@ -9,6 +9,7 @@
 #include <TTree.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -378,6 +379,48 @@ void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers()
       RDL_CHECK(fromBoth.fTargets == fromEventLoop.fTargets);
       RDL_CHECK_EQ(mixed.GetEpochStats().fEntriesFromSources, mixed.GetNumEntries(split));
    }
+}
+
+void DataFramesBuiltPerThreadComputeTheirPartsOfTheSameBatches()
+{
+   RTempDir dir("dataframes_built_per_thread_compute_their_parts_of_the_same_batches");
+   // Clusters of 40000 entries, 26667 of which pass: reads large enough to be cut into a part per build.
+   const auto files = WriteDataset(dir, {80000, 40000}, 40000);
+   // Per build, how many entries its event loops computed x for.
+   std::vector<std::shared_ptr<std::atomic<std::uint64_t>>> computed;
+   auto build = [&] {
+      auto count = std::make_shared<std::atomic<std::uint64_t>>(0);
+      computed.push_back(count);
+      ROOT::RDataFrame df("tree", files);
+      return std::vector<ROOT::RDF::RNode>{df.Filter([](Long64_t idx) { return idx % 3 != 0; }, {"idx"})
+                                              .Redefine("x",
+                                                        [count](Long64_t idx) {
+                                                           ++*count;
+                                                           return XOf(idx);
+                                                        },
+                                                        {"idx"})};
+   };
+   // No validation split, which would cut the clusters into smaller reads.
+   auto options = IndexOptions(500, 0., false);
+   RIndexLoader once(build(), IndexColumns(), options);
+   options.fReadThreads = 3;
+   RIndexLoader built(build, IndexColumns(), options);
+   RDL_CHECK_EQ(computed.size(), 4u);
+   RDL_CHECK_EQ(built.GetReadPath(0, 1), std::string("event loops of 3 builds (a Define)"));
+   for (int epoch = 0; epoch < 2; ++epoch) {
+      const auto expected = ReadEpoch(once.Train());
+      const auto fromBuilds = ReadEpoch(built.Train());
+      RDL_CHECK(fromBuilds.fIndices == expected.fIndices);
+      RDL_CHECK(fromBuilds.fBatchSizes == expected.fBatchSizes);
+   }
+   for (std::size_t b = 1; b < computed.size(); ++b)
+      RDL_CHECK_MSG(*computed[b] > 0, "build " + std::to_string(b - 1) + " computed no entry");
+
+   auto sameGraph = [df = ROOT::RDF::RNode(ROOT::RDataFrame("tree", files))] {
+      return std::vector<ROOT::RDF::RNode>{df};
+   };
+   RDL_CHECK_THROWS(RIndexLoader(sameGraph, IndexColumns(), options), std::invalid_argument,
+                    "must create new RDataFrames");
 }
 
 void SuccessiveEpochsAreShuffledDifferently()

@@ -30,6 +30,7 @@ void SameSeedGivesIdenticalEpochs();
 void BasketReadingDeliversWhatTheEventLoopDelivers();
 void BasketReaderKeepsNoLargeCompressedBasket();
 void DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers();
+void DataFramesBuiltPerThreadComputeTheirPartsOfTheSameBatches();
 void SuccessiveEpochsAreShuffledDifferently();
 void UnshuffledEpochReadsEntriesInOrder();
 void GlobalShuffleDeliversUniformBatchesFromItsPiles();
@@ -82,6 +83,8 @@ constexpr RTest kTests[] = {
    {"basket_reading_delivers_what_the_event_loop_delivers", BasketReadingDeliversWhatTheEventLoopDelivers},
    {"basket_reader_keeps_no_large_compressed_basket", BasketReaderKeepsNoLargeCompressedBasket},
    {"defines_beside_stored_columns_deliver_what_the_event_loop_delivers", DefinesBesideStoredColumnsDeliverWhatTheEventLoopDelivers},
+   {"dataframes_built_per_thread_compute_their_parts_of_the_same_batches",
+    DataFramesBuiltPerThreadComputeTheirPartsOfTheSameBatches},
    {"undersampling_cuts_the_majority_afresh_each_epoch", UndersamplingCutsTheMajorityAfreshEachEpoch},
    {"oversampling_repeats_the_minority_evenly", OversamplingRepeatsTheMinorityEvenly},
    {"resampling_with_replacement_draws_independently", ResamplingWithReplacementDrawsIndependently},

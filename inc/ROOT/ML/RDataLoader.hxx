@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -91,6 +92,8 @@ class RDataLoader {
 
    /// The input dataframes; with a split by key, their training entries followed by their validation entries.
    std::vector<ROOT::RDF::RNode> fNodes;
+   /// The same dataframes built again, per replica: their event loops compute Defines and Filters beside fNodes'.
+   std::vector<std::vector<ROOT::RDF::RNode>> fReplicas;
    std::size_t fNumInputs; ///< Dataframes given by the user.
    std::vector<std::string> fColumnNames;
    RDataLoaderOptions fOptions;
@@ -153,6 +156,24 @@ public:
 
    /// Several dataframes with the same columns (for example one per physics process) form one dataset.
    RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
+               const RDataLoaderOptions &options = {})
+      : RDataLoader(std::vector<std::vector<ROOT::RDF::RNode>>{std::move(dfs)}, columns, options)
+   {
+   }
+
+   /// The dataframes `build` returns, built once per reading thread (RDataLoaderOptions::fReadThreads, at least
+   /// once). A dataframe runs one event loop at a time, so the Defines and Filters of dataframes built once are
+   /// computed on one thread; built again, each build computes them for its own part of every read. Each call of
+   /// `build` must return new dataframes of the same files, with the same Defines and Filters.
+   RDataLoader(const std::function<std::vector<ROOT::RDF::RNode>()> &build, const std::vector<std::string> &columns,
+               const RDataLoaderOptions &options = {})
+      : RDataLoader(BuildEach(build, options.fReadThreads), columns, options)
+   {
+   }
+
+   /// As with a `build` function, the dataframes built several times by the caller (a language binding):
+   /// builds[0] are read, and every build computes Defines and Filters for its own part of each read.
+   RDataLoader(std::vector<std::vector<ROOT::RDF::RNode>> builds, const std::vector<std::string> &columns,
                const RDataLoaderOptions &options = {});
 
    /// `options` checked as the constructor checks them for `columns` of `numDataFrames` dataframes, the messages
@@ -290,7 +311,15 @@ public:
 
 private:
    /// Replaces each input by its training entries and appends its validation entries.
-   void SplitNodesByKey();
+   static std::vector<std::vector<ROOT::RDF::RNode>>
+   BuildEach(const std::function<std::vector<ROOT::RDF::RNode>()> &build, std::size_t threads)
+   {
+      std::vector<std::vector<ROOT::RDF::RNode>> builds;
+      for (std::size_t t = 0; t < std::max<std::size_t>(threads, 1); ++t)
+         builds.push_back(build());
+      return builds;
+   }
+   std::vector<ROOT::RDF::RNode> SplitByKey(std::vector<ROOT::RDF::RNode> &nodes) const;
 
    /// Plans the resampled epochs: by dataframe, of both splits from their entries per dataframe; by target,
    /// of the training split from its class counts (one pass over the label).
@@ -364,9 +393,10 @@ private:
 // and compiling its own. rdataloader's Python engine cache relies on it to skip cling's compilation.
 
 template <typename... Columns>
-RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const std::vector<std::string> &columns,
-                                     const RDataLoaderOptions &options)
-   : fNodes(std::move(dfs)),
+RDataLoader<Columns...>::RDataLoader(std::vector<std::vector<ROOT::RDF::RNode>> builds,
+                                     const std::vector<std::string> &columns, const RDataLoaderOptions &options)
+   : fNodes(Detail::TakeFirstBuild(builds)),
+     fReplicas(std::move(builds)),
      fNumInputs(fNodes.size()),
      fColumnNames(columns),
      fOptions(options.Checked(columns, sizeof...(Columns), fNodes.size())),
@@ -380,15 +410,19 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
    // The passes report whether anyone watches or not: to the caller's RProgress, or to one of the loader's own.
    if (!fOptions.fProgress)
       fOptions.fProgress = std::make_shared<RProgress>();
-   if (!fOptions.fSplitKey.empty())
-      SplitNodesByKey();
+   Detail::CheckReplicas(fNodes, fReplicas);
+   if (!fOptions.fSplitKey.empty()) {
+      fNodes = SplitByKey(fNodes);
+      for (auto &replica : fReplicas)
+         replica = SplitByKey(replica);
+   }
    fPlan = fOptions.fSplitKey.empty()
               ? Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
                                      *fOptions.fProgress)
               : Detail::RReadingPlan(fNodes, fOptions.fValidationSplit, fOptions.fSeed, DrawsSplit(),
                                      *fOptions.fProgress, fNumInputs);
-   fSources = std::make_unique<Detail::RDataFrameSources<Columns...>>(fNodes, fNumInputs, fColumnNames, fOptions, fPlan,
-                                                                      GetRowBytes());
+   fSources = std::make_unique<Detail::RDataFrameSources<Columns...>>(fNodes, fReplicas, fNumInputs, fColumnNames,
+                                                                      fOptions, fPlan, GetRowBytes());
    PlanResampling();
    FitWeightsAndNormalization();
    // The loading threads run event loops while the caller may use ROOT (or cling, from Python).
@@ -396,14 +430,14 @@ RDataLoader<Columns...>::RDataLoader(std::vector<ROOT::RDF::RNode> dfs, const st
 }
 
 template <typename... Columns>
-void RDataLoader<Columns...>::SplitNodesByKey()
+std::vector<ROOT::RDF::RNode> RDataLoader<Columns...>::SplitByKey(std::vector<ROOT::RDF::RNode> &nodes) const
 {
    const Detail::RKeySplit rule(fOptions);
-   std::vector<ROOT::RDF::RNode> nodes;
-   for (auto split : {ESplit::kTrain, ESplit::kValidation})
-      for (auto &node : fNodes)
-         nodes.push_back(rule.Select(node, split));
-   fNodes = std::move(nodes);
+   std::vector<ROOT::RDF::RNode> split;
+   for (auto part : {ESplit::kTrain, ESplit::kValidation})
+      for (auto &node : nodes)
+         split.push_back(rule.Select(node, part));
+   return split;
 }
 
 template <typename... Columns>

@@ -116,6 +116,15 @@ public:
       if (!fOffsets.empty())
          EndEntry(fOffsets.back() + count);
    }
+   /// Appends the entries of `other`, a chunk of the same column.
+   void Append(const RColumnChunk &other)
+   {
+      const auto elements = fBytes / std::max<std::size_t>(fElementSize, 1);
+      if (other.fBytes > 0)
+         std::memcpy(Extend(other.fBytes), other.GetValues(), other.fBytes);
+      for (std::size_t e = 1; e < other.fOffsets.size(); ++e)
+         EndEntry(elements + other.fOffsets[e]);
+   }
    /// Keeps, of the entries held (those at offsets [begin, end) of a unit), those that `mask` lets pass.
    void Keep(const RPassingMask &mask, std::uint64_t begin, std::uint64_t end)
    {

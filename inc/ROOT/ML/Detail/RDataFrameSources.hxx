@@ -116,12 +116,17 @@ class RDataFrameSources {
 
 public:
    /// \param nodes the dataframes (a split by key doubles them: see RReadingPlan); kept by reference
+   /// \param replicas per replica, the same dataframes built again, whose event loops run beside those of `nodes`
    /// \param numInputs the dataframes the user gave, for messages
    /// \param rowBytes the bytes of an entry in a batch
-   RDataFrameSources(std::vector<ROOT::RDF::RNode> &nodes, std::size_t numInputs,
-                     const std::vector<std::string> &columnNames, const RDataLoaderOptions &options,
-                     const RReadingPlan &plan, std::uint64_t rowBytes)
-      : fNodes(nodes), fColumnNames(columnNames), fEventLoops(nodes), fSources(nodes.size()), fReadPaths(nodes.size())
+   RDataFrameSources(std::vector<ROOT::RDF::RNode> &nodes, const std::vector<std::vector<ROOT::RDF::RNode>> &replicas,
+                     std::size_t numInputs, const std::vector<std::string> &columnNames,
+                     const RDataLoaderOptions &options, const RReadingPlan &plan, std::uint64_t rowBytes)
+      : fNodes(nodes),
+        fColumnNames(columnNames),
+        fEventLoops(nodes, replicas),
+        fSources(nodes.size()),
+        fReadPaths(nodes.size())
    {
       for (std::size_t d = 0; d < nodes.size(); ++d) {
          const auto defined = fNodes[d].GetDefinedColumnNames();
@@ -150,9 +155,12 @@ public:
             source.reset();
             whyNot = "read_threads is 0";
          }
+         const auto graphs = fEventLoops.GetNumGraphs(d);
+         const auto loop =
+            graphs > 1 ? "event loops of " + std::to_string(graphs) + " builds" : std::string("event loop");
          for (std::size_t c = 0; c < fColumnNames.size(); ++c)
-            fReadPaths[d].push_back(!source      ? "event loop (" + whyNot + ")"
-                                    : fromLoop[c] ? std::string("event loop (a Define)")
+            fReadPaths[d].push_back(!source      ? loop + " (" + whyNot + ")"
+                                    : fromLoop[c] ? loop + " (a Define)"
                                                   : std::string(source->GetName()));
          if (!source)
             RefuseListedChainLoop(d, numInputs, whyNot);
