@@ -25,8 +25,8 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>

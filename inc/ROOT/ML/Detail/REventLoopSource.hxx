@@ -75,7 +75,8 @@ CheckReplicas(const std::vector<ROOT::RDF::RNode> &nodes, const std::vector<std:
    };
    auto seen = graphsOf(nodes);
    for (std::size_t r = 0; r < replicas.size(); ++r) {
-      const auto build = "ROOT::ML::RDataLoader: build " + std::to_string(r + 1) + " of the dataframes ";
+      // Counted as the user counts the calls of a build function: the first is the loader's own dataframes.
+      const auto build = "ROOT::ML::RDataLoader: build " + std::to_string(r + 2) + " of the dataframes ";
       if (replicas[r].size() != nodes.size())
          throw std::invalid_argument(build + "holds " + std::to_string(replicas[r].size()) +
                                      " dataframes and the first " + std::to_string(nodes.size()) +
