@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 python3 -m pip install --quiet -c constraints.txt ".[test]"
 # Every optional test dependency is installed above: a test may not skip for want of one. Two pytest workers
 # (RDATALOADER_TEST_WORKERS), each given whole modules (or classes), so that cling compiles a module's
-# engines in one process.
-RDATALOADER_TEST_ALL=1 python3 -m pytest -n "${RDATALOADER_TEST_WORKERS:-2}" --dist loadscope "$@"
+# engines in one process. A worker that crashes ends the run (xdist would start another, and with loadscope could
+# then wait forever).
+RDATALOADER_TEST_ALL=1 python3 -m pytest -n "${RDATALOADER_TEST_WORKERS:-2}" --dist loadscope --max-worker-restart=0 "$@"
 
 ROOT_DIR=$(python3 -c "import ROOT, os; print(os.path.join(os.path.dirname(ROOT.__file__), 'cmake'))" 2>/dev/null)
 cmake -S . -B build -DROOT_DIR="$ROOT_DIR" -DCMAKE_BUILD_TYPE=Release
